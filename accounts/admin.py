@@ -1,0 +1,98 @@
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
+
+from accounts.models import AuthEvent, User
+
+
+class UserCreationForm(AdminUserCreationForm):
+    class Meta(AdminUserCreationForm.Meta):
+        model = User
+        fields = ("username", "email")
+
+
+class UserEditForm(UserChangeForm):
+    class Meta(UserChangeForm.Meta):
+        model = User
+        fields = "__all__"
+
+
+class DeletedFilter(admin.SimpleListFilter):
+    title = "deleted"
+    parameter_name = "deleted"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "Yes"), ("no", "No")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.filter(deleted_at__isnull=False)
+        if self.value() == "no":
+            return queryset.filter(deleted_at__isnull=True)
+        return queryset
+
+
+@admin.register(User)
+class UserAdmin(DjangoUserAdmin):
+    form = UserEditForm
+    add_form = UserCreationForm
+    list_display = (
+        "username",
+        "email",
+        "is_active",
+        "email_verified",
+        "is_staff",
+        "date_joined",
+    )
+    list_filter = ("is_active", "is_staff", "email_verified", DeletedFilter)
+    search_fields = ("username", "email", "first_name", "last_name")
+    ordering = ("-date_joined",)
+    readonly_fields = (
+        "id",
+        "date_joined",
+        "last_login",
+        "deleted_at",
+        "token_generation",
+    )
+    show_full_result_count = False
+    fieldsets = (
+        (None, {"fields": ("id", "username", "email", "password")}),
+        ("Personal info", {"fields": ("first_name", "last_name")}),
+        ("Status", {"fields": ("is_active", "email_verified", "deleted_at")}),
+        (
+            "Permissions",
+            {"fields": ("is_staff", "is_superuser", "groups", "user_permissions")},
+        ),
+        ("Audit", {"fields": ("date_joined", "last_login", "token_generation")}),
+    )
+    add_fieldsets = (
+        (
+            None,
+            {
+                "classes": ("wide",),
+                "fields": (
+                    "username",
+                    "email",
+                    "usable_password",
+                    "password1",
+                    "password2",
+                ),
+            },
+        ),
+    )
+
+
+@admin.register(AuthEvent)
+class AuthEventAdmin(admin.ModelAdmin):
+    list_display = ("created_at", "type", "user", "ip")
+    list_filter = ("type",)
+    search_fields = ("user__username", "user__email", "ip")
+    list_select_related = ("user",)
+    raw_id_fields = ("user",)
+    show_full_result_count = False
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

@@ -1,0 +1,141 @@
+"""Input shapes and output shapes of the JSON API. Rules live in accounts.services."""
+
+from rest_framework import serializers
+
+from accounts.models import TokenSession, User
+
+PASSWORD_FIELD = {
+    "max_length": 4096,
+    "trim_whitespace": False,
+    "style": {"input_type": "password"},
+}
+
+
+class StrictSerializer(serializers.Serializer):
+    """Refuses unknown and read-only fields by name instead of ignoring them, so
+    a client can never believe it set `is_staff` (mass assignment)."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, dict):
+            raise serializers.ValidationError(
+                {"non_field_errors": ["Expected a JSON object."]}, code="invalid"
+            )
+        writable = {name for name, field in self.fields.items() if not field.read_only}
+        unknown = sorted(set(data) - writable)
+        if unknown:
+            raise serializers.ValidationError(
+                {name: ["This field is not allowed."] for name in unknown},
+                code="not_allowed",
+            )
+        return super().to_internal_value(data)
+
+
+def _text(max_length, **kwargs):
+    return serializers.CharField(max_length=max_length, **kwargs)
+
+
+class UserSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = User
+        fields = [
+            "id",
+            "username",
+            "email",
+            "first_name",
+            "last_name",
+            "email_verified",
+            "is_active",
+            "date_joined",
+            "last_login",
+        ]
+        read_only_fields = fields
+
+
+class SignUpSerializer(StrictSerializer):
+    email = serializers.EmailField(max_length=254)
+    username = _text(150)
+    password = _text(**PASSWORD_FIELD)
+    first_name = _text(150, required=False, allow_blank=True, default="")
+    last_name = _text(150, required=False, allow_blank=True, default="")
+
+
+class SignInSerializer(StrictSerializer):
+    email = _text(254, required=False)
+    username = _text(254, required=False)
+    password = _text(**PASSWORD_FIELD)
+
+    def validate(self, attrs):
+        identifier = attrs.get("email") or attrs.get("username")
+        if not identifier:
+            raise serializers.ValidationError(
+                {"email": ["Give an email address or a username."]}, code="required"
+            )
+        return {"identifier": identifier, "password": attrs["password"]}
+
+
+class RefreshTokenSerializer(StrictSerializer):
+    refresh_token = _text(4096)
+
+
+class ChangePasswordSerializer(StrictSerializer):
+    old_password = _text(**PASSWORD_FIELD)
+    new_password = _text(**PASSWORD_FIELD)
+
+
+class EmailSerializer(StrictSerializer):
+    email = serializers.EmailField(max_length=254)
+
+
+class ResetPasswordSerializer(StrictSerializer):
+    uid = _text(64)
+    token = _text(128)
+    new_password = _text(**PASSWORD_FIELD)
+
+
+class VerifyEmailSerializer(StrictSerializer):
+    uid = _text(64)
+    token = _text(128)
+
+
+class UpdateProfileSerializer(StrictSerializer):
+    username = _text(150)
+    email = serializers.EmailField(max_length=254)
+    first_name = _text(150, allow_blank=True)
+    last_name = _text(150, allow_blank=True)
+
+
+class DeleteAccountSerializer(StrictSerializer):
+    password = _text(**PASSWORD_FIELD)
+
+
+class TokenResponseSerializer(serializers.Serializer):
+    access_token = serializers.CharField()
+    refresh_token = serializers.CharField()
+    token_type = serializers.CharField()
+    expires_in = serializers.IntegerField()
+    user = UserSerializer(required=False)
+
+
+class DetailSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+
+
+class SignUpPendingSerializer(DetailSerializer):
+    user = UserSerializer()
+
+
+class SessionSerializer(serializers.ModelSerializer):
+    current = serializers.SerializerMethodField()
+
+    class Meta:
+        model = TokenSession
+        fields = ["id", "created_at", "expires_at", "ip", "user_agent", "current"]
+
+    def get_current(self, session) -> bool:
+        return str(session.pk) == self.context.get("current_session_id")
+
+
+class HealthSerializer(serializers.Serializer):
+    status = serializers.CharField()
+    database = serializers.CharField()
+    cache = serializers.CharField(required=False)

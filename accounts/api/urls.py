@@ -1,0 +1,40 @@
+from django.urls import path
+
+from accounts.api import views
+
+app_name = "api"
+
+urlpatterns = [
+    path("auth/signup", views.SignUpApi.as_view(), name="signup"),
+    path("auth/signin", views.SignInApi.as_view(), name="signin"),
+    path("auth/token/refresh", views.RefreshApi.as_view(), name="token_refresh"),
+    path("auth/signout", views.SignOutApi.as_view(), name="signout"),
+    path("auth/signout-all", views.SignOutAllApi.as_view(), name="signout_all"),
+    path("auth/sessions", views.SessionListApi.as_view(), name="sessions"),
+    path(
+        "auth/sessions/<str:session_id>",
+        views.SessionDetailApi.as_view(),
+        name="session",
+    ),
+    path(
+        "auth/forgot-password",
+        views.ForgotPasswordApi.as_view(),
+        name="forgot_password",
+    ),
+    path(
+        "auth/reset-password", views.ResetPasswordApi.as_view(), name="reset_password"
+    ),
+    path(
+        "auth/change-password",
+        views.ChangePasswordApi.as_view(),
+        name="change_password",
+    ),
+    path("auth/verify-email", views.VerifyEmailApi.as_view(), name="verify_email"),
+    path(
+        "auth/verify-email/resend",
+        views.ResendVerificationApi.as_view(),
+        name="resend_verification",
+    ),
+    path("users/me", views.MeApi.as_view(), name="me"),
+    path("health", views.HealthApi.as_view(), name="health"),
+]

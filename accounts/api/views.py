@@ -1,0 +1,292 @@
+"""The JSON door: each view parses input, calls one service, renders the result.
+
+Service errors propagate to accounts.api.errors, which maps them to statuses.
+"""
+
+from django.core.cache import cache
+from django.db import connection
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.parsers import FormParser, JSONParser
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts import services, tokens
+from accounts.api import serializers as s
+from accounts.http import client_of
+
+ERRORS_400 = OpenApiResponse(description="Invalid input: field errors by field name.")
+ERROR_401 = OpenApiResponse(
+    s.DetailSerializer, description="Missing, invalid or revoked token."
+)
+
+
+def _data(serializer_class, request, **kwargs):
+    serializer = serializer_class(data=request.data, **kwargs)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+def token_response(pair, user=None, status_code=status.HTTP_200_OK) -> Response:
+    body = {
+        "access_token": pair.access_token,
+        "refresh_token": pair.refresh_token,
+        "token_type": pair.token_type,
+        "expires_in": pair.expires_in,
+    }
+    if user is not None:
+        body["user"] = s.UserSerializer(user).data
+    # Tokens must never sit in a browser or proxy cache.
+    return Response(
+        body,
+        status=status_code,
+        headers={"Cache-Control": "no-store", "Pragma": "no-cache"},
+    )
+
+
+class PublicApi(APIView):
+    """An endpoint for anonymous callers: a stale Authorization header is ignored."""
+
+    authentication_classes = []
+    permission_classes = [AllowAny]
+
+
+class SignUpApi(PublicApi):
+    @extend_schema(
+        request=s.SignUpSerializer,
+        responses={
+            201: OpenApiResponse(
+                s.TokenResponseSerializer,
+                description="Tokens; with EMAIL_VERIFICATION=mandatory, "
+                "a detail and the user.",
+            ),
+            400: ERRORS_400,
+        },
+    )
+    def post(self, request):
+        """Takes email, username and password; creates the account, returns tokens."""
+        result = services.sign_up(
+            **_data(s.SignUpSerializer, request),
+            client=client_of(request),
+            issue_tokens=True,
+        )
+        if result.tokens is None:
+            return Response(
+                {
+                    "detail": "Account created. Check your email to verify it.",
+                    "user": s.UserSerializer(result.user).data,
+                },
+                status=status.HTTP_201_CREATED,
+            )
+        return token_response(result.tokens, result.user, status.HTTP_201_CREATED)
+
+
+class SignInApi(PublicApi):
+    parser_classes = [JSONParser, FormParser]
+
+    @extend_schema(
+        request=s.SignInSerializer,
+        responses={
+            200: s.TokenResponseSerializer,
+            400: ERRORS_400,
+            401: OpenApiResponse(
+                s.DetailSerializer, description="Invalid email or password"
+            ),
+            403: OpenApiResponse(
+                s.DetailSerializer, description="Inactive or unverified account"
+            ),
+        },
+    )
+    def post(self, request):
+        """Takes an email or username and a password; returns tokens."""
+        data = _data(s.SignInSerializer, request)
+        result = services.sign_in(**data, client=client_of(request), issue_tokens=True)
+        return token_response(result.tokens, result.user)
+
+
+class RefreshApi(PublicApi):
+    @extend_schema(
+        request=s.RefreshTokenSerializer,
+        responses={200: s.TokenResponseSerializer, 400: ERRORS_400, 401: ERROR_401},
+    )
+    def post(self, request):
+        """Takes a refresh token; returns a new access and a rotated refresh token."""
+        data = _data(s.RefreshTokenSerializer, request)
+        return token_response(services.refresh(**data, client=client_of(request)))
+
+
+class SignOutApi(APIView):
+    @extend_schema(
+        request=s.RefreshTokenSerializer,
+        responses={204: None, 400: ERRORS_400, 401: ERROR_401},
+    )
+    def post(self, request):
+        """Takes the caller's refresh token and ends its session."""
+        data = _data(s.RefreshTokenSerializer, request)
+        services.sign_out(user=request.user, **data, client=client_of(request))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class SignOutAllApi(APIView):
+    @extend_schema(request=None, responses={204: None, 401: ERROR_401})
+    def post(self, request):
+        """Revokes every token of the caller, access tokens included."""
+        services.sign_out_all(user=request.user, client=client_of(request))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class SessionListApi(APIView):
+    @extend_schema(responses={200: s.SessionSerializer(many=True), 401: ERROR_401})
+    def get(self, request):
+        """Lists the caller's active API sessions; `current` marks this one."""
+        sessions = services.active_sessions(user=request.user)
+        context = {"current_session_id": request.auth.get(tokens.SESSION_CLAIM)}
+        return Response(s.SessionSerializer(sessions, many=True, context=context).data)
+
+
+class SessionDetailApi(APIView):
+    @extend_schema(
+        request=None,
+        responses={204: None, 401: ERROR_401, 404: OpenApiResponse(s.DetailSerializer)},
+    )
+    def delete(self, request, session_id):
+        """Revokes one of the caller's sessions (its refresh token stops working)."""
+        services.revoke_session(
+            user=request.user, session_id=session_id, client=client_of(request)
+        )
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class ForgotPasswordApi(PublicApi):
+    @extend_schema(
+        request=s.EmailSerializer, responses={200: s.DetailSerializer, 400: ERRORS_400}
+    )
+    def post(self, request):
+        """Takes an email; emails a reset link if an active account has it. The
+        answer is the same either way."""
+        services.request_password_reset(
+            **_data(s.EmailSerializer, request), client=client_of(request)
+        )
+        return Response(
+            {
+                "detail": "If an account uses this address, "
+                "a password reset link is on its way."
+            }
+        )
+
+
+class ResetPasswordApi(PublicApi):
+    @extend_schema(
+        request=s.ResetPasswordSerializer,
+        responses={200: s.DetailSerializer, 400: OpenApiResponse(s.DetailSerializer)},
+    )
+    def post(self, request):
+        """Takes uid, token and new_password from a reset link; sets the password."""
+        services.reset_password(
+            **_data(s.ResetPasswordSerializer, request), client=client_of(request)
+        )
+        return Response({"detail": "Password reset successfully"})
+
+
+class ChangePasswordApi(APIView):
+    @extend_schema(
+        request=s.ChangePasswordSerializer,
+        responses={200: s.TokenResponseSerializer, 400: ERRORS_400, 401: ERROR_401},
+    )
+    def post(self, request):
+        """Takes old and new password; returns fresh tokens, every older one revoked."""
+        data = _data(s.ChangePasswordSerializer, request)
+        pair = services.change_password(
+            user=request.user, **data, client=client_of(request), issue_tokens=True
+        )
+        return token_response(pair, request.user)
+
+
+class VerifyEmailApi(PublicApi):
+    @extend_schema(
+        request=s.VerifyEmailSerializer,
+        responses={200: s.DetailSerializer, 400: OpenApiResponse(s.DetailSerializer)},
+    )
+    def post(self, request):
+        """Takes uid and token from a verification link; marks the address verified."""
+        services.verify_email(
+            **_data(s.VerifyEmailSerializer, request), client=client_of(request)
+        )
+        return Response({"detail": "Email address verified"})
+
+
+class ResendVerificationApi(PublicApi):
+    @extend_schema(
+        request=s.EmailSerializer, responses={200: s.DetailSerializer, 400: ERRORS_400}
+    )
+    def post(self, request):
+        """Takes an email; sends a new verification link to an unverified account.
+        The answer is the same whatever the account."""
+        services.resend_verification(**_data(s.EmailSerializer, request))
+        return Response(
+            {"detail": "If this address needs verifying, a new link is on its way."}
+        )
+
+
+class MeApi(APIView):
+    @extend_schema(responses={200: s.UserSerializer, 401: ERROR_401})
+    def get(self, request):
+        """Returns the caller's account."""
+        return Response(s.UserSerializer(request.user).data)
+
+    @extend_schema(
+        request=s.UpdateProfileSerializer,
+        responses={200: s.UserSerializer, 400: ERRORS_400, 401: ERROR_401},
+    )
+    def patch(self, request):
+        """Takes any of username, email, first_name, last_name; returns the account."""
+        data = _data(s.UpdateProfileSerializer, request, partial=True)
+        user = services.update_profile(
+            user=request.user, client=client_of(request), **data
+        )
+        return Response(s.UserSerializer(user).data)
+
+    @extend_schema(
+        request=s.DeleteAccountSerializer,
+        responses={204: None, 400: ERRORS_400, 401: ERROR_401},
+    )
+    def delete(self, request):
+        """Takes the password; deletes the account and revokes every token."""
+        data = _data(s.DeleteAccountSerializer, request)
+        services.delete_account(user=request.user, **data, client=client_of(request))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class HealthApi(PublicApi):
+    @extend_schema(responses={200: s.HealthSerializer, 503: s.HealthSerializer})
+    def get(self, request):
+        """Reports whether the database and the cache answer."""
+        body = {"status": "ok", "database": "ok", "cache": "ok"}
+        try:
+            connection.ensure_connection()
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT 1")
+        except Exception:
+            body["database"] = "unavailable"
+        try:
+            cache.get("health-probe")
+        except Exception:
+            body["cache"] = "unavailable"
+        failing = body["database"] != "ok" or body["cache"] != "ok"
+        if failing:
+            body["status"] = "unavailable"
+        return Response(body, status=503 if failing else 200)
+
+
+class JwksApi(PublicApi):
+    @extend_schema(
+        responses={
+            200: inline_serializer(
+                "Jwks", {"keys": serializers.ListField(child=serializers.DictField())}
+            )
+        }
+    )
+    def get(self, request):
+        """Publishes the public signing keys (RS*/ES* only) as a JWK set."""
+        return Response(tokens.jwks())

@@ -1,0 +1,33 @@
+from django.contrib.auth.backends import ModelBackend
+
+from accounts.models import User
+
+
+class EmailOrUsernameBackend(ModelBackend):
+    """Authenticate with an email address or a username, ignoring case.
+
+    Unknown (and soft-deleted) accounts still pay for one password hash, as
+    Django's ModelBackend does, so response time does not reveal which accounts
+    exist. Inactive accounts are returned after a correct password so that the
+    caller can say "inactive" only to someone who knows the password.
+    """
+
+    def authenticate(self, request, username=None, password=None, email=None, **kwargs):
+        identifier = username or email
+        if not identifier or password is None:
+            return None
+        user = User.objects.for_login(identifier)
+        if user is None:
+            # Timing: hash anyway so a miss costs what a hit costs.
+            User().set_password(password)
+            return None
+        if user.check_password(password):
+            return user
+        return None
+
+    def user_can_authenticate(self, user):
+        return user.is_active and user.deleted_at is None
+
+    def get_user(self, user_id):
+        user = super().get_user(user_id)
+        return user if user is not None and user.deleted_at is None else None

@@ -1,0 +1,157 @@
+"""System checks that refuse bad configuration at start-up, naming the variable.
+
+They run with every management command (migrate, runserver, the task worker) and,
+through `refuse_bad_configuration()`, when gunicorn loads the WSGI application, so
+a bad value stops the process instead of becoming a 500 at request time.
+"""
+
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.core import checks
+from django.core.exceptions import ImproperlyConfigured
+
+TAG = "identity_config"
+SYMMETRIC_ALGORITHMS = {"HS256", "HS384", "HS512"}
+ASYMMETRIC_ALGORITHMS = {"RS256", "RS384", "RS512", "ES256", "ES384", "ES512"}
+EMAIL_VERIFICATION_MODES = {"none", "optional", "mandatory"}
+THROTTLE_PERIODS = {"s", "sec", "second", "m", "min", "minute", "h", "hour", "d", "day"}
+
+
+def _error(variable: str, message: str) -> checks.Error:
+    return checks.Error(f"{variable}: {message}", id=f"identity.{variable}")
+
+
+def _positive_int(variable: str, value) -> list[checks.Error]:
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        return [_error(variable, f"must be a positive integer, got {value!r}.")]
+    return []
+
+
+@checks.register(TAG)
+def check_lifetimes(app_configs=None, **kwargs):
+    errors = []
+    for variable in (
+        "ACCESS_TOKEN_EXPIRE_MINUTES",
+        "REFRESH_TOKEN_EXPIRE_DAYS",
+        "PASSWORD_RESET_TIMEOUT",
+        "PASSWORD_MIN_LENGTH",
+        "SESSION_COOKIE_AGE",
+        "SESSION_IDLE_TIMEOUT",
+        "EMAIL_RETRY_WINDOW",
+    ):
+        errors += _positive_int(variable, getattr(settings, variable))
+    if not errors and settings.PASSWORD_MIN_LENGTH > settings.PASSWORD_MAX_LENGTH:
+        errors.append(
+            _error(
+                "PASSWORD_MIN_LENGTH",
+                f"must not exceed the maximum of {settings.PASSWORD_MAX_LENGTH}.",
+            )
+        )
+    if (
+        not isinstance(settings.TRUSTED_PROXY_COUNT, int)
+        or settings.TRUSTED_PROXY_COUNT < 0
+    ):
+        errors.append(_error("TRUSTED_PROXY_COUNT", "must be 0 or a positive integer."))
+    return errors
+
+
+@checks.register(TAG)
+def check_jwt(app_configs=None, **kwargs):
+    algorithm = settings.JWT_ALGORITHM
+    if algorithm in SYMMETRIC_ALGORITHMS:
+        key = settings.JWT_SIGNING_KEY
+        if not key or len(key) < 32:
+            return [_error("JWT_SIGNING_KEY", "must be at least 32 characters long.")]
+        return []
+    if algorithm not in ASYMMETRIC_ALGORITHMS:
+        supported = ", ".join(sorted(SYMMETRIC_ALGORITHMS | ASYMMETRIC_ALGORITHMS))
+        return [
+            _error(
+                "JWT_ALGORITHM",
+                f"unknown algorithm {algorithm!r}; use one of {supported}.",
+            )
+        ]
+    errors = []
+    for variable in ("JWT_PRIVATE_KEY_FILE", "JWT_PUBLIC_KEY_FILE"):
+        path = getattr(settings, variable)
+        if not path:
+            errors.append(
+                _error(variable, f"is required with JWT_ALGORITHM={algorithm}.")
+            )
+        elif not Path(path).is_file():
+            errors.append(_error(variable, f"no readable file at {path!r}."))
+    if errors:
+        return errors
+    from accounts.tokens import load_key_pair
+
+    try:
+        load_key_pair()
+    except ValueError as exc:
+        errors.append(
+            _error("JWT_PRIVATE_KEY_FILE", f"cannot be used with {algorithm}: {exc}")
+        )
+    return errors
+
+
+@checks.register(TAG)
+def check_site(app_configs=None, **kwargs):
+    errors = []
+    if not settings.DEBUG and settings.SECRET_KEY == settings.DEVELOPMENT_SECRET_KEY:
+        errors.append(
+            _error(
+                "SECRET_KEY", "set a secret of your own; the development key is public."
+            )
+        )
+    for variable in ("SITE_URL", "FRONTEND_URL"):
+        value = getattr(settings, variable)
+        if variable == "FRONTEND_URL" and not value:
+            continue
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            errors.append(
+                _error(variable, f"must be an absolute http(s) URL, got {value!r}.")
+            )
+    if settings.EMAIL_VERIFICATION not in EMAIL_VERIFICATION_MODES:
+        errors.append(
+            _error(
+                "EMAIL_VERIFICATION",
+                "must be one of none, optional, mandatory; "
+                f"got {settings.EMAIL_VERIFICATION!r}.",
+            )
+        )
+    errors += _check_throttle_rates(settings.THROTTLE_RATES)
+    return errors
+
+
+def _check_throttle_rates(value: str) -> list[checks.Error]:
+    if value.strip().lower() == "off":
+        return []
+    for item in filter(None, (part.strip() for part in value.split(","))):
+        scope, _, rate = item.partition("=")
+        count, _, period = rate.partition("/")
+        if (
+            not scope
+            or not count.isdigit()
+            or int(count) <= 0
+            or period not in THROTTLE_PERIODS
+        ):
+            return [
+                _error(
+                    "THROTTLE_RATES",
+                    f"cannot read {item!r}; write scope=N/period (period s, min, hour "
+                    "or day), comma-separated, or 'off'.",
+                )
+            ]
+    return []
+
+
+def refuse_bad_configuration() -> None:
+    """Raise with every configuration error at once (for gunicorn start-up)."""
+    errors = checks.run_checks(tags=[TAG])
+    serious = [e for e in errors if e.is_serious()]
+    if serious:
+        raise ImproperlyConfigured(
+            "Bad configuration:\n" + "\n".join(f"  {e.msg}" for e in serious)
+        )

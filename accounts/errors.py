@@ -1,0 +1,127 @@
+"""The business-rule errors raised by accounts.services.
+
+Each door maps them once: the API in accounts/api/errors.py, the pages in their
+forms. An error either belongs to input fields (`errors`: field -> [(message,
+code)]) or to the request as a whole (`message`, `code`).
+"""
+
+
+class ServiceError(Exception):
+    code = "error"
+    message = "The request could not be completed."
+
+    def __init__(self, message: str | None = None, *, code: str | None = None):
+        self.message = message or self.message
+        self.code = code or self.code
+        super().__init__(self.message)
+
+    @property
+    def errors(self) -> dict[str, list[tuple[str, str]]]:
+        return {}
+
+
+class FieldError(ServiceError):
+    """An error about one or more input fields, shown next to the field."""
+
+    field = "non_field_errors"
+
+    def __init__(self, message=None, *, code=None, field=None):
+        super().__init__(message, code=code)
+        self.field = field or self.field
+
+    @property
+    def errors(self):
+        return {self.field: [(self.message, self.code)]}
+
+
+class ValidationFailed(ServiceError):
+    """Several field errors at once (e.g. both the email and the username taken)."""
+
+    code = "invalid"
+
+    def __init__(self, errors: dict[str, list[tuple[str, str]]]):
+        self._errors = errors
+        first = next(iter(errors.values()))[0]
+        super().__init__(first[0], code=first[1])
+
+    @property
+    def errors(self):
+        return self._errors
+
+    @classmethod
+    def merge(cls, *field_errors: FieldError) -> "ValidationFailed":
+        merged: dict[str, list[tuple[str, str]]] = {}
+        for error in field_errors:
+            for field, items in error.errors.items():
+                merged.setdefault(field, []).extend(items)
+        return cls(merged)
+
+
+class EmailTaken(FieldError):
+    field, code, message = "email", "email_taken", "Email already registered"
+
+
+class UsernameTaken(FieldError):
+    field, code, message = "username", "username_taken", "Username already taken"
+
+
+class IncorrectPassword(FieldError):
+    field, code, message = (
+        "old_password",
+        "incorrect_password",
+        "Incorrect current password",
+    )
+
+
+class WeakPassword(ValidationFailed):
+    """Django's password validators refused the password."""
+
+    code = "password_invalid"
+
+    def __init__(self, field: str, messages: list[tuple[str, str]]):
+        super().__init__({field: messages})
+
+
+class InvalidCredentials(ServiceError):
+    code, message = "invalid_credentials", "Invalid email or password"
+
+
+class InactiveAccount(ServiceError):
+    code, message = "inactive_account", "User account is inactive"
+
+
+class EmailNotVerified(ServiceError):
+    code, message = "email_not_verified", "Email address not verified"
+
+
+class InvalidToken(ServiceError):
+    """A reset or verification link that is expired, used, tampered or foreign."""
+
+    code, message = "invalid_token", "Invalid or expired token"
+
+
+class InvalidRefreshToken(ServiceError):
+    code, message = "token_not_valid", "Token is invalid or expired"
+
+
+class RefreshTokenReused(InvalidRefreshToken):
+    code = "token_reused"
+
+
+class NotYourToken(FieldError):
+    field, code, message = (
+        "refresh_token",
+        "not_your_token",
+        "This refresh token does not belong to you.",
+    )
+
+
+class SessionNotFound(ServiceError):
+    code, message = "not_found", "Not found."
+
+
+class PermissionDenied(ServiceError):
+    code, message = (
+        "permission_denied",
+        "You do not have permission to perform this action.",
+    )

@@ -1,0 +1,36 @@
+"""Facts about the client that both doors pass to the services as plain values."""
+
+import ipaddress
+
+from django.conf import settings
+
+
+def client_ip(request) -> str | None:
+    """The client's address: the connection's, or the one the configured number of
+    trusted proxies reports. X-Forwarded-For is otherwise ignored, because any
+    client can write it (throttle evasion, forged audit trails)."""
+    candidate = request.META.get("REMOTE_ADDR")
+    hops = settings.TRUSTED_PROXY_COUNT
+    if hops:
+        forwarded = [
+            part.strip()
+            for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")
+            if part.strip()
+        ]
+        if len(forwarded) >= hops:
+            candidate = forwarded[-hops]
+    try:
+        return str(ipaddress.ip_address(candidate)) if candidate else None
+    except ValueError:
+        return None
+
+
+def user_agent(request) -> str:
+    return request.META.get("HTTP_USER_AGENT", "")[:400]
+
+
+def client_of(request):
+    """The request's origin as the plain value the services take."""
+    from accounts.services import Client
+
+    return Client(ip=client_ip(request), user_agent=user_agent(request))

@@ -1,0 +1,163 @@
+import uuid
+
+from django.contrib.auth.models import AbstractBaseUser, PermissionsMixin
+from django.contrib.auth.validators import UnicodeUsernameValidator
+from django.db import models
+from django.db.models.functions import Lower
+from django.utils import timezone
+from django.utils.crypto import salted_hmac
+
+from accounts.managers import UserManager, normalize_email, normalize_username
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    username = models.CharField(
+        max_length=150,
+        validators=[UnicodeUsernameValidator()],
+        help_text="150 characters or fewer. Letters, digits and @/./+/-/_ only.",
+    )
+    email = models.EmailField(max_length=254)
+    first_name = models.CharField(max_length=150, blank=True)
+    last_name = models.CharField(max_length=150, blank=True)
+    is_active = models.BooleanField(default=True)
+    is_staff = models.BooleanField(default=False)
+    date_joined = models.DateTimeField(default=timezone.now)
+    email_verified = models.BooleanField(default=False)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+    # Bumped to revoke every token issued before (see architecture.md).
+    token_generation = models.PositiveIntegerField(default=0, editable=False)
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "username"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS = ["email"]
+
+    class Meta:
+        constraints = [
+            # Enforced by the database itself, so concurrent sign-ups cannot both
+            # win a check-then-insert race.
+            models.UniqueConstraint(
+                Lower("username"),
+                name="accounts_user_username_ci_unique",
+                violation_error_message="Username already taken",
+            ),
+            models.UniqueConstraint(
+                Lower("email"),
+                name="accounts_user_email_ci_unique",
+                violation_error_message="Email already registered",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["-date_joined", "-id"], name="accounts_user_joined_idx"
+            ),
+        ]
+
+    def __str__(self):
+        return self.username
+
+    def clean(self):
+        super().clean()
+        self.username = normalize_username(self.username)
+        self.email = normalize_email(self.email)
+
+    def save(self, *args, **kwargs):
+        # Normalise on every save, not only in forms: the unique constraints only
+        # catch look-alikes when the stored forms are canonical.
+        self.username = normalize_username(self.username)
+        self.email = normalize_email(self.email)
+        super().save(*args, **kwargs)
+
+    def get_full_name(self):
+        return f"{self.first_name} {self.last_name}".strip()
+
+    def get_short_name(self):
+        return self.first_name
+
+    def _get_session_auth_hash(self, secret=None):
+        # Web sessions die with the same revocations as tokens: Django checks this
+        # hash on every request, and bumping token_generation changes it.
+        return salted_hmac(
+            "accounts.User.get_session_auth_hash",
+            f"{self.password}|{self.token_generation}",
+            secret=secret,
+            algorithm="sha256",
+        ).hexdigest()
+
+    @property
+    def is_deleted(self) -> bool:
+        return self.deleted_at is not None
+
+
+class TokenSession(models.Model):
+    """One API sign-in: the chain of rotated refresh tokens it produced.
+
+    Only the current refresh token's `jti` is kept, never the token itself, so a
+    database leak yields nothing that can be replayed.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(
+        User, on_delete=models.CASCADE, related_name="token_sessions"
+    )
+    refresh_jti = models.CharField(max_length=64)
+    created_at = models.DateTimeField(default=timezone.now)
+    last_used_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=400, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["user", "-created_at"], name="accounts_ts_user_idx")
+        ]
+
+    def __str__(self):
+        return f"session {self.id} of {self.user_id}"
+
+
+class AuthEvent(models.Model):
+    """Audit trail of account events; written only by accounts.services."""
+
+    class Type(models.TextChoices):
+        SIGNUP = "signup"
+        SIGNIN_SUCCEEDED = "signin_succeeded"
+        SIGNIN_FAILED = "signin_failed"
+        SIGNOUT = "signout"
+        SIGNOUT_ALL = "signout_all"
+        SESSION_REVOKED = "session_revoked"
+        TOKEN_REUSE = "token_reuse"
+        PASSWORD_CHANGED = "password_changed"
+        PASSWORD_RESET_REQUESTED = "password_reset_requested"
+        PASSWORD_RESET_COMPLETED = "password_reset_completed"
+        EMAIL_VERIFIED = "email_verified"
+        EMAIL_CHANGED = "email_changed"
+        PROFILE_UPDATED = "profile_updated"
+        ACCOUNT_DELETED = "account_deleted"
+        ACCOUNT_DEACTIVATED = "account_deactivated"
+
+    id = models.BigAutoField(primary_key=True)
+    user = models.ForeignKey(
+        User,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="auth_events",
+    )
+    type = models.CharField(max_length=40, choices=Type.choices)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=400, blank=True)
+    detail = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["user", "-created_at"], name="accounts_ev_user_idx")
+        ]
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"{self.type} at {self.created_at:%Y-%m-%d %H:%M:%S}"

@@ -1,0 +1,19 @@
+from django.conf import settings
+from django.core.exceptions import ValidationError
+
+
+class MaximumLengthValidator:
+    """Refuse absurdly long passwords before anything hashes them (CPU exhaustion)."""
+
+    def __init__(self, max_length=None):
+        self.max_length = max_length or settings.PASSWORD_MAX_LENGTH
+
+    def validate(self, password, user=None):
+        if len(password) > self.max_length:
+            raise ValidationError(
+                f"This password is too long (at most {self.max_length} characters).",
+                code="password_too_long",
+            )
+
+    def get_help_text(self):
+        return f"Your password can be at most {self.max_length} characters."
