@@ -1,0 +1,286 @@
+"""A bad configuration value stops start-up with a message naming the variable."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from django.conf import settings as django_settings
+from django.core.checks import run_checks
+from django.core.exceptions import ImproperlyConfigured
+
+from accounts.checks import TAG, refuse_bad_configuration
+
+PROJECT_DIR = django_settings.BASE_DIR
+
+
+@pytest.fixture(autouse=True)
+def good_configuration(settings):
+    """Production-like values that pass every check; each test spoils one."""
+    settings.DEBUG = False
+    settings.SECRET_KEY = "test-only-secret-" + "s" * 40
+    settings.JWT_ALGORITHM = "HS256"
+    settings.JWT_SIGNING_KEY = "test-only-signing-key-" + "k" * 32
+    settings.JWT_PRIVATE_KEY_FILE = ""
+    settings.JWT_PUBLIC_KEY_FILE = ""
+    settings.SITE_URL = "https://id.example.com"
+    settings.FRONTEND_URL = ""
+    settings.EMAIL_VERIFICATION = "optional"
+    settings.THROTTLE_RATES = "signin=10/min,signup=20/hour,password=5/hour"
+    return settings
+
+
+def config_errors() -> list[str]:
+    return [error.msg for error in run_checks(tags=[TAG]) if error.is_serious()]
+
+
+@pytest.fixture
+def rsa_key_pair(tmp_path):
+    """A fresh RSA key pair as PEM files: (private_path, public_path)."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    private_path = tmp_path / "private.pem"
+    public_path = tmp_path / "public.pem"
+    private_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    public_path.write_bytes(
+        key.public_key().public_bytes(
+            serialization.Encoding.PEM,
+            serialization.PublicFormat.SubjectPublicKeyInfo,
+        )
+    )
+    return private_path, public_path
+
+
+def run_python(code: str, **env) -> subprocess.CompletedProcess:
+    """Run `python -c code` in the project directory, as a server process would."""
+    environment = {**os.environ, "DJANGO_SETTINGS_MODULE": "identity_site.settings"}
+    environment.update(env)
+    return subprocess.run(  # noqa: S603  (our own interpreter, fixed arguments)
+        [sys.executable, "-c", code],
+        cwd=PROJECT_DIR,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+# ---------------------------------------------------------------------------
+# The system checks
+# ---------------------------------------------------------------------------
+def test_good_configuration_passes_every_check():
+    errors = config_errors()
+
+    assert errors == []
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("ACCESS_TOKEN_EXPIRE_MINUTES", 0),
+        ("ACCESS_TOKEN_EXPIRE_MINUTES", -5),
+        ("REFRESH_TOKEN_EXPIRE_DAYS", 0),
+        ("PASSWORD_RESET_TIMEOUT", 0),
+    ],
+)
+def test_lifetime_that_is_not_positive_is_refused_naming_it(settings, variable, value):
+    setattr(settings, variable, value)
+
+    errors = config_errors()
+
+    assert errors == [f"{variable}: must be a positive integer, got {value}."]
+
+
+def test_unknown_jwt_algorithm_is_refused_naming_it(settings):
+    settings.JWT_ALGORITHM = "HS257"
+
+    errors = config_errors()
+
+    assert len(errors) == 1
+    assert errors[0].startswith("JWT_ALGORITHM: unknown algorithm 'HS257'")
+
+
+def test_rs256_without_key_files_is_refused_naming_both_files(settings):
+    settings.JWT_ALGORITHM = "RS256"
+
+    errors = config_errors()
+
+    assert errors == [
+        "JWT_PRIVATE_KEY_FILE: is required with JWT_ALGORITHM=RS256.",
+        "JWT_PUBLIC_KEY_FILE: is required with JWT_ALGORITHM=RS256.",
+    ]
+
+
+def test_rs256_with_a_missing_key_file_is_refused_naming_it(
+    settings, rsa_key_pair, tmp_path
+):
+    _, public_path = rsa_key_pair
+    missing = tmp_path / "nowhere.pem"
+    settings.JWT_ALGORITHM = "RS256"
+    settings.JWT_PRIVATE_KEY_FILE = str(missing)
+    settings.JWT_PUBLIC_KEY_FILE = str(public_path)
+
+    errors = config_errors()
+
+    assert errors == [f"JWT_PRIVATE_KEY_FILE: no readable file at {str(missing)!r}."]
+
+
+def test_rs256_with_a_file_that_is_not_a_key_is_refused_naming_it(settings, tmp_path):
+    not_a_key = tmp_path / "notes.txt"
+    not_a_key.write_text("this is not a PEM key\n")
+    settings.JWT_ALGORITHM = "RS256"
+    settings.JWT_PRIVATE_KEY_FILE = str(not_a_key)
+    settings.JWT_PUBLIC_KEY_FILE = str(not_a_key)
+
+    errors = config_errors()
+
+    assert len(errors) == 1
+    assert errors[0].startswith("JWT_PRIVATE_KEY_FILE: cannot be used with RS256")
+
+
+def test_rs256_with_a_public_key_in_place_of_the_private_one_is_refused(
+    settings, rsa_key_pair
+):
+    _, public_path = rsa_key_pair
+    settings.JWT_ALGORITHM = "RS256"
+    settings.JWT_PRIVATE_KEY_FILE = str(public_path)
+    settings.JWT_PUBLIC_KEY_FILE = str(public_path)
+
+    errors = config_errors()
+
+    assert len(errors) == 1
+    assert errors[0].startswith("JWT_PRIVATE_KEY_FILE: cannot be used with RS256")
+
+
+def test_rs256_with_a_generated_key_pair_passes(settings, rsa_key_pair):
+    private_path, public_path = rsa_key_pair
+    settings.JWT_ALGORITHM = "RS256"
+    settings.JWT_PRIVATE_KEY_FILE = str(private_path)
+    settings.JWT_PUBLIC_KEY_FILE = str(public_path)
+
+    errors = config_errors()
+
+    assert errors == []
+
+
+def test_hs256_with_a_short_signing_key_is_refused_naming_it(settings):
+    settings.JWT_SIGNING_KEY = "too-short"
+
+    errors = config_errors()
+
+    assert errors == ["JWT_SIGNING_KEY: must be at least 32 characters long."]
+
+
+def test_development_secret_key_without_debug_is_refused_naming_it(settings):
+    settings.SECRET_KEY = settings.DEVELOPMENT_SECRET_KEY
+
+    errors = config_errors()
+
+    assert errors == [
+        "SECRET_KEY: set a secret of your own; the development key is public."
+    ]
+
+
+def test_development_secret_key_with_debug_is_accepted(settings):
+    settings.DEBUG = True
+    settings.SECRET_KEY = settings.DEVELOPMENT_SECRET_KEY
+
+    errors = config_errors()
+
+    assert errors == []
+
+
+def test_unknown_email_verification_mode_is_refused_naming_it(settings):
+    settings.EMAIL_VERIFICATION = "sometimes"
+
+    errors = config_errors()
+
+    assert errors == [
+        "EMAIL_VERIFICATION: must be one of none, optional, mandatory; got 'sometimes'."
+    ]
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["signin=10", "signin=ten/min", "signin=10/fortnight", "=10/min", "signin=0/min"],
+)
+def test_malformed_throttle_rates_are_refused_naming_the_variable(settings, value):
+    settings.THROTTLE_RATES = value
+
+    errors = config_errors()
+
+    assert len(errors) == 1
+    assert errors[0].startswith(f"THROTTLE_RATES: cannot read {value!r}")
+
+
+def test_throttle_rates_off_is_accepted(settings):
+    settings.THROTTLE_RATES = "off"
+
+    errors = config_errors()
+
+    assert errors == []
+
+
+@pytest.mark.parametrize(
+    "value", ["id.example.com", "ftp://id.example.com", "https://"]
+)
+def test_site_url_that_is_not_an_http_url_is_refused_naming_it(settings, value):
+    settings.SITE_URL = value
+
+    errors = config_errors()
+
+    assert errors == [f"SITE_URL: must be an absolute http(s) URL, got {value!r}."]
+
+
+def test_refuse_bad_configuration_raises_naming_every_bad_variable(settings):
+    settings.ACCESS_TOKEN_EXPIRE_MINUTES = 0
+    settings.EMAIL_VERIFICATION = "sometimes"
+
+    with pytest.raises(ImproperlyConfigured) as raised:
+        refuse_bad_configuration()
+
+    assert "ACCESS_TOKEN_EXPIRE_MINUTES" in str(raised.value)
+    assert "EMAIL_VERIFICATION" in str(raised.value)
+
+
+def test_refuse_bad_configuration_is_silent_for_a_good_configuration():
+    outcome = refuse_bad_configuration()
+
+    assert outcome is None
+
+
+# ---------------------------------------------------------------------------
+# Start-up of real processes
+# ---------------------------------------------------------------------------
+def test_unparsable_value_stops_settings_import_naming_the_variable():
+    result = run_python(
+        "import django; django.setup()", ACCESS_TOKEN_EXPIRE_MINUTES="abc"
+    )
+
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr
+    assert "ACCESS_TOKEN_EXPIRE_MINUTES: cannot parse 'abc'" in result.stderr
+
+
+def test_wsgi_application_refuses_to_load_with_a_zero_lifetime():
+    result = run_python(
+        "import identity_site.wsgi", ACCESS_TOKEN_EXPIRE_MINUTES="0", DEBUG="true"
+    )
+
+    assert result.returncode != 0
+    assert "ACCESS_TOKEN_EXPIRE_MINUTES: must be a positive integer" in result.stderr
+
+
+def test_wsgi_application_loads_with_the_development_defaults():
+    result = run_python(
+        "import identity_site.wsgi", ACCESS_TOKEN_EXPIRE_MINUTES="15", DEBUG="true"
+    )
+
+    assert result.returncode == 0, result.stderr
