@@ -1,0 +1,281 @@
+"""The staff door: Django's admin for users and the read-only audit trail."""
+
+import pytest
+from django.contrib.auth import authenticate
+from django.test import Client
+from django.utils import timezone
+
+from accounts.models import AuthEvent, User
+from accounts.tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+USERS = "/admin/accounts/user/"
+EVENTS = "/admin/accounts/authevent/"
+NEW_PASSWORD = "a fresh and long passphrase"
+
+
+@pytest.fixture
+def superuser():
+    return UserFactory(username="root", is_staff=True, is_superuser=True)
+
+
+@pytest.fixture
+def staff_client(superuser):
+    client = Client()
+    client.force_login(superuser)
+    return client
+
+
+def listed_usernames(response) -> set[str]:
+    return {user.username for user in response.context["cl"].result_list}
+
+
+def change_form_data(user: User, **changes) -> dict:
+    data = {
+        "username": user.username,
+        "email": user.email,
+        "first_name": user.first_name,
+        "last_name": user.last_name,
+        "is_active": "on" if user.is_active else "",
+        "email_verified": "on" if user.email_verified else "",
+        "is_staff": "on" if user.is_staff else "",
+        "is_superuser": "on" if user.is_superuser else "",
+    }
+    data.update(changes)
+    return {key: value for key, value in data.items() if value != ""}
+
+
+# ---------------------------------------------------------------------------
+# Changelist
+# ---------------------------------------------------------------------------
+def test_user_changelist_lists_every_user(staff_client, superuser):
+    UserFactory(username="ada")
+
+    response = staff_client.get(USERS)
+
+    assert response.status_code == 200
+    assert listed_usernames(response) == {"root", "ada"}
+
+
+def test_user_changelist_is_refused_to_a_non_staff_user(user):
+    client = Client()
+    client.force_login(user)
+
+    response = client.get(USERS)
+
+    assert response.status_code == 302
+    assert response["Location"].startswith("/admin/login/")
+
+
+@pytest.mark.parametrize(
+    "query", ["grace", "GRACE@example", "Hopper", "Admiral"], ids=str.lower
+)
+def test_user_search_finds_by_username_email_or_name(staff_client, query):
+    UserFactory(
+        username="grace",
+        email="grace@example.com",
+        first_name="Admiral",
+        last_name="Hopper",
+    )
+    UserFactory(username="ada", email="ada@example.org")
+
+    response = staff_client.get(USERS, {"q": query})
+
+    assert response.status_code == 200
+    assert listed_usernames(response) == {"grace"}
+
+
+def test_user_search_without_a_match_lists_nobody(staff_client):
+    UserFactory(username="ada")
+
+    response = staff_client.get(USERS, {"q": "nobody-by-this-name"})
+
+    assert response.status_code == 200
+    assert listed_usernames(response) == set()
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ({"is_active__exact": "0"}, {"dormant"}),
+        ({"is_active__exact": "1"}, {"root", "plain", "unverified", "gone"}),
+        ({"is_staff__exact": "1"}, {"root"}),
+        ({"email_verified__exact": "0"}, {"unverified"}),
+        ({"deleted": "yes"}, {"gone"}),
+        ({"deleted": "no"}, {"root", "plain", "dormant", "unverified"}),
+    ],
+    ids=["inactive", "active", "staff", "unverified", "deleted", "not-deleted"],
+)
+def test_user_list_filters_show_only_matching_users(staff_client, query, expected):
+    UserFactory(username="plain")
+    UserFactory(username="dormant", is_active=False)
+    UserFactory(username="unverified", email_verified=False)
+    UserFactory(username="gone", deleted_at=timezone.now())
+
+    response = staff_client.get(USERS, query)
+
+    assert response.status_code == 200
+    assert listed_usernames(response) == expected
+
+
+# ---------------------------------------------------------------------------
+# Add and change
+# ---------------------------------------------------------------------------
+def test_add_page_creates_a_user_who_can_sign_in_with_the_password(staff_client):
+    response = staff_client.post(
+        f"{USERS}add/",
+        {
+            "username": "Grace",
+            "email": "Grace@Example.com",
+            "usable_password": "true",
+            "password1": NEW_PASSWORD,
+            "password2": NEW_PASSWORD,
+        },
+    )
+
+    created = User.objects.get(username="Grace")
+    assert response.status_code == 302
+    assert response["Location"] == f"{USERS}{created.pk}/change/"
+    assert created.email == "grace@example.com"
+    assert authenticate(username="grace@example.com", password=NEW_PASSWORD) == created
+
+
+def test_add_page_refuses_mismatched_passwords_and_creates_nobody(staff_client):
+    response = staff_client.post(
+        f"{USERS}add/",
+        {
+            "username": "grace",
+            "email": "grace@example.com",
+            "usable_password": "true",
+            "password1": NEW_PASSWORD,
+            "password2": NEW_PASSWORD + "!",
+        },
+    )
+
+    assert response.status_code == 200
+    assert "password2" in response.context["adminform"].form.errors
+    assert not User.objects.filter(username="grace").exists()
+
+
+def test_add_page_refuses_an_email_taken_in_another_case(staff_client):
+    UserFactory(username="ada", email="ada@example.com")
+
+    response = staff_client.post(
+        f"{USERS}add/",
+        {
+            "username": "another",
+            "email": "ADA@example.com",
+            "usable_password": "true",
+            "password1": NEW_PASSWORD,
+            "password2": NEW_PASSWORD,
+        },
+    )
+
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors
+    assert not User.objects.filter(username="another").exists()
+
+
+def test_change_page_renders_without_showing_the_password_hash(staff_client, user):
+    response = staff_client.get(f"{USERS}{user.pk}/change/")
+
+    assert response.status_code == 200
+    assert user.username in response.text
+    assert user.password not in response.text
+
+
+def test_change_page_saves_edited_fields(staff_client, user):
+    response = staff_client.post(
+        f"{USERS}{user.pk}/change/",
+        change_form_data(user, first_name="Augusta", email_verified=""),
+    )
+
+    user.refresh_from_db()
+    assert response.status_code == 302
+    assert response["Location"] == USERS
+    assert user.first_name == "Augusta"
+    assert user.email_verified is False
+
+
+def test_change_page_refuses_a_username_taken_in_another_case(staff_client, user):
+    UserFactory(username="taken")
+
+    response = staff_client.post(
+        f"{USERS}{user.pk}/change/", change_form_data(user, username="TAKEN")
+    )
+
+    old_username = user.username
+    user.refresh_from_db()
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors
+    assert user.username == old_username
+
+
+def test_admin_password_form_sets_a_password_the_user_can_sign_in_with(
+    staff_client, user, password
+):
+    response = staff_client.post(
+        f"{USERS}{user.pk}/password/",
+        {
+            "usable_password": "true",
+            "password1": NEW_PASSWORD,
+            "password2": NEW_PASSWORD,
+        },
+    )
+
+    assert response.status_code == 302
+    assert response["Location"] == f"{USERS}{user.pk}/change/"
+    assert authenticate(username=user.username, password=NEW_PASSWORD) == user
+    assert authenticate(username=user.username, password=password) is None
+
+
+def test_admin_password_form_refuses_mismatched_passwords(staff_client, user, password):
+    response = staff_client.post(
+        f"{USERS}{user.pk}/password/",
+        {
+            "usable_password": "true",
+            "password1": NEW_PASSWORD,
+            "password2": "something else entirely",
+        },
+    )
+
+    assert response.status_code == 200
+    assert "password2" in response.context["form"].errors
+    assert authenticate(username=user.username, password=password) == user
+
+
+# ---------------------------------------------------------------------------
+# Audit trail
+# ---------------------------------------------------------------------------
+def test_auth_event_changelist_shows_events_without_an_add_button(staff_client, user):
+    AuthEvent.objects.create(user=user, type=AuthEvent.Type.SIGNIN_SUCCEEDED)
+
+    response = staff_client.get(EVENTS)
+
+    assert response.status_code == 200
+    assert [event.user for event in response.context["cl"].result_list] == [user]
+    assert response.context["has_add_permission"] is False
+    assert f"{EVENTS}add/" not in response.text
+
+
+def test_auth_event_add_page_is_forbidden(staff_client):
+    response = staff_client.post(
+        f"{EVENTS}add/", {"type": AuthEvent.Type.SIGNUP, "detail": "{}"}
+    )
+
+    assert response.status_code == 403
+    assert AuthEvent.objects.count() == 0
+
+
+def test_auth_event_cannot_be_edited(staff_client, user):
+    event = AuthEvent.objects.create(user=user, type=AuthEvent.Type.SIGNUP)
+
+    response = staff_client.post(
+        f"{EVENTS}{event.pk}/change/",
+        {"type": AuthEvent.Type.ACCOUNT_DELETED, "user": str(user.pk), "detail": "{}"},
+    )
+
+    event.refresh_from_db()
+    assert response.status_code == 403
+    assert event.type == AuthEvent.Type.SIGNUP
