@@ -1,0 +1,89 @@
+"""GET /api/v1/health: what a load balancer or orchestrator probes."""
+
+import os
+
+import pytest
+from django.db import OperationalError, connection
+
+HEALTH = "/api/v1/health"
+# Nothing listens on port 1: connecting is refused at once.
+UNREACHABLE_REDIS = "redis://127.0.0.1:1/0"
+
+
+def redis_cache(location: str) -> dict:
+    return {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": location,
+        }
+    }
+
+
+@pytest.fixture
+def database_down(monkeypatch):
+    """The database refuses connections, as when its server is stopped."""
+
+    def refuse(*args, **kwargs):
+        raise OperationalError("connection refused")
+
+    monkeypatch.setattr(connection, "ensure_connection", refuse)
+
+
+@pytest.mark.django_db
+def test_health_answers_ok_when_database_and_cache_answer(api_client):
+    response = api_client.get(HEALTH)
+
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "database": "ok", "cache": "ok"}
+
+
+@pytest.mark.django_db
+def test_health_ignores_a_stale_bearer_token(api_client):
+    api_client.credentials(HTTP_AUTHORIZATION="Bearer not-a-token")
+
+    response = api_client.get(HEALTH)
+
+    assert response.status_code == 200
+
+
+@pytest.mark.django_db
+def test_health_answers_503_naming_the_database_when_it_is_unreachable(
+    api_client, database_down
+):
+    response = api_client.get(HEALTH)
+
+    assert response.status_code == 503
+    assert response.json() == {
+        "status": "unavailable",
+        "database": "unavailable",
+        "cache": "ok",
+    }
+
+
+@pytest.mark.django_db
+def test_health_answers_503_naming_the_cache_when_it_is_unreachable(
+    api_client, settings
+):
+    settings.CACHES = redis_cache(UNREACHABLE_REDIS)
+
+    response = api_client.get(HEALTH)
+
+    assert response.status_code == 503
+    assert response.json() == {
+        "status": "unavailable",
+        "database": "ok",
+        "cache": "unavailable",
+    }
+
+
+@pytest.mark.django_db
+@pytest.mark.skipif(
+    not os.environ.get("REDIS_TEST_URL"), reason="REDIS_TEST_URL names no Redis"
+)
+def test_health_answers_ok_with_a_reachable_redis_cache(api_client, settings):
+    settings.CACHES = redis_cache(os.environ["REDIS_TEST_URL"])
+
+    response = api_client.get(HEALTH)
+
+    assert response.status_code == 200
+    assert response.json()["cache"] == "ok"
