@@ -121,6 +121,11 @@ DATABASES = {
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets the web process read while the task worker writes; IMMEDIATE takes
     # the write lock up front so concurrent writers queue instead of failing.
+    # Tests use a file too: threads of a shared-cache in-memory database get
+    # "table is locked" instead of waiting for the write lock.
+    DATABASES["default"].setdefault(
+        "TEST", {"NAME": str(VAR_DIR / "test-identity.sqlite3")}
+    )
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {
             "transaction_mode": "IMMEDIATE",

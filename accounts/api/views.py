@@ -7,12 +7,13 @@ from django.core.cache import cache
 from django.db import connection
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
-from rest_framework.parsers import FormParser, JSONParser
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts import services, tokens
+from accounts.api import schema  # noqa: F401  (registers the bearer scheme)
 from accounts.api import serializers as s
 from accounts.http import client_of
 
@@ -83,7 +84,8 @@ class SignUpApi(PublicApi):
 
 
 class SignInApi(PublicApi):
-    parser_classes = [JSONParser, FormParser]
+    # Like an OAuth2 password form; multipart because browsers' FormData sends it.
+    parser_classes = [JSONParser, FormParser, MultiPartParser]
 
     @extend_schema(
         request=s.SignInSerializer,

@@ -1,0 +1,68 @@
+import threading
+
+import pytest
+from django.db import connection
+from rest_framework.test import APIClient
+
+from accounts.models import User
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def race(bodies):
+    """POST every body to signup at the same moment, each on its own connection."""
+    barrier = threading.Barrier(len(bodies))
+    statuses = []
+
+    def post(body):
+        try:
+            barrier.wait()
+            response = APIClient().post("/api/v1/auth/signup", body, format="json")
+            statuses.append((response.status_code, response.json()))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=post, args=(body,)) for body in bodies]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return statuses
+
+
+def test_simultaneous_signups_with_one_email_create_exactly_one_account():
+    bodies = [
+        {
+            "email": "ADA@example.com" if i % 2 else "ada@example.com",
+            "username": f"ada{i}",
+            "password": "correct horse battery staple",
+        }
+        for i in range(6)
+    ]
+
+    results = race(bodies)
+
+    codes = sorted(code for code, _ in results)
+    assert codes == [201] + [400] * 5
+    assert all(
+        body == {"email": ["Email already registered"]}
+        for code, body in results
+        if code == 400
+    )
+    assert User.objects.count() == 1
+
+
+def test_simultaneous_signups_with_usernames_equal_ignoring_case_create_one_account():
+    bodies = [
+        {
+            "email": f"ada{i}@example.com",
+            "username": "Ada" if i % 2 else "aDA",
+            "password": "correct horse battery staple",
+        }
+        for i in range(6)
+    ]
+
+    results = race(bodies)
+
+    assert sorted(code for code, _ in results) == [201] + [400] * 5
+    assert User.objects.count() == 1
