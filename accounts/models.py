@@ -68,6 +68,15 @@ class User(AbstractBaseUser, PermissionsMixin):
         # catch look-alikes when the stored forms are canonical.
         self.username = normalize_username(self.username)
         self.email = normalize_email(self.email)
+        if not self._state.adding and kwargs.get("update_fields") is None:
+            # token_generation only ever moves through an atomic F() update; a
+            # full save of a stale instance must not roll it back and bring
+            # revoked tokens back to life.
+            kwargs["update_fields"] = [
+                f.name
+                for f in self._meta.concrete_fields
+                if not f.primary_key and f.name != "token_generation"
+            ]
         super().save(*args, **kwargs)
 
     def get_full_name(self):

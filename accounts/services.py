@@ -33,6 +33,7 @@ from accounts.errors import (
     InvalidRefreshToken,
     InvalidToken,
     NotYourToken,
+    PermissionDenied,
     RefreshTokenReused,
     SessionNotFound,
     UsernameTaken,
@@ -583,3 +584,102 @@ def _record(user: User | None, event: str, client: Client, **detail) -> None:
             **detail,
         },
     )
+
+
+# ---------------------------------------------------------------------------
+# Staff
+# ---------------------------------------------------------------------------
+STAFF_FIELDS = (
+    *PROFILE_FIELDS,
+    "is_active",
+    "is_staff",
+    "is_superuser",
+    "email_verified",
+)
+PRIVILEGE_FIELDS = ("is_staff", "is_superuser")
+
+
+def create_user(
+    *,
+    actor: User,
+    email: str,
+    username: str,
+    password: str | None = None,
+    client: Client = NO_CLIENT,
+    **fields,
+) -> User:
+    """Create an account on a staff member's behalf. Without a password the
+    account gets an unusable one and a set-password email (an ordinary reset
+    link) is queued."""
+    _check_privileges(actor, fields)
+    user = User(email=email, username=username, **fields)
+    user.clean()
+    errors = _invalid_fields(user, PROFILE_FIELDS)
+    if not errors:
+        errors = [
+            e for e in (_email_taken(user.email), _username_taken(user.username)) if e
+        ]
+    if password:
+        try:
+            _validate_password(password, user, field="password")
+        except WeakPassword as weak:
+            errors.append(weak)
+    if errors:
+        raise ValidationFailed.merge(*errors)
+    user.set_password(password or None)
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                user.save()
+        except IntegrityError:
+            taken = [
+                e
+                for e in (_email_taken(user.email), _username_taken(user.username))
+                if e
+            ]
+            raise ValidationFailed.merge(*(taken or [EmailTaken()])) from None
+        _record(user, AuthEvent.Type.SIGNUP, client, created_by=str(actor.pk))
+        if not password:
+            emails.send_set_password(user)
+    return user
+
+
+def update_user(
+    *, actor: User, user: User, client: Client = NO_CLIENT, **changes
+) -> User:
+    """Change an account as staff. Only superusers grant or remove staff and
+    superuser rights; deactivating an account revokes all of its tokens."""
+    _check_privileges(actor, changes)
+    flags = {
+        name: changes.pop(name)
+        for name in STAFF_FIELDS
+        if name not in PROFILE_FIELDS and name in changes
+    }
+    deactivating = flags.get("is_active") is False and user.is_active
+    with transaction.atomic():
+        if changes:
+            update_profile(user=user, client=client, **changes)
+        if flags:
+            for name, value in flags.items():
+                setattr(user, name, value)
+            user.save(update_fields=list(flags))
+        if deactivating:
+            _revoke_everything(user)
+            _record(user, AuthEvent.Type.ACCOUNT_DEACTIVATED, client, by=str(actor.pk))
+    return user
+
+
+def delete_user(*, actor: User, user: User) -> None:
+    """Hard-delete an account (its sessions and audit trail go with it)."""
+    if (user.is_staff or user.is_superuser) and not actor.is_superuser:
+        raise PermissionDenied()
+    security_log.info(
+        "account_purged",
+        extra={"event": "account_purged", "user_id": str(user.pk), "by": str(actor.pk)},
+    )
+    user.delete()
+
+
+def _check_privileges(actor: User, changes: dict) -> None:
+    if any(name in changes for name in PRIVILEGE_FIELDS) and not actor.is_superuser:
+        raise PermissionDenied("Only a superuser can grant or remove staff rights.")

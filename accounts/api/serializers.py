@@ -139,3 +139,47 @@ class HealthSerializer(serializers.Serializer):
     status = serializers.CharField()
     database = serializers.CharField()
     cache = serializers.CharField(required=False)
+
+
+class StaffUserSerializer(UserSerializer):
+    class Meta(UserSerializer.Meta):
+        fields = [*UserSerializer.Meta.fields, "is_staff", "is_superuser", "deleted_at"]
+        read_only_fields = fields
+
+
+class StaffCreateUserSerializer(StrictSerializer):
+    email = serializers.EmailField(max_length=254)
+    username = _text(150)
+    password = _text(**PASSWORD_FIELD, required=False)
+    first_name = _text(150, required=False, allow_blank=True)
+    last_name = _text(150, required=False, allow_blank=True)
+    is_active = serializers.BooleanField(required=False)
+    is_staff = serializers.BooleanField(required=False)
+    is_superuser = serializers.BooleanField(required=False)
+    email_verified = serializers.BooleanField(required=False)
+
+
+class StaffUpdateUserSerializer(StaffCreateUserSerializer):
+    password = None
+
+
+class StaffUserQuerySerializer(StrictSerializer):
+    """The staff list's query string; unknown parameters are refused by name."""
+
+    ORDERINGS = ["date_joined", "username", "email", "last_login"]
+
+    search = _text(254, required=False, allow_blank=True)
+    is_active = serializers.BooleanField(required=False, allow_null=True, default=None)
+    is_staff = serializers.BooleanField(required=False, allow_null=True, default=None)
+    email_verified = serializers.BooleanField(
+        required=False, allow_null=True, default=None
+    )
+    ordering = serializers.ChoiceField(
+        choices=[*ORDERINGS, *[f"-{o}" for o in ORDERINGS]],
+        required=False,
+        default="-date_joined",
+    )
+    cursor = _text(1000, required=False)
+    page_size = serializers.IntegerField(
+        min_value=1, max_value=200, required=False, default=50
+    )

@@ -38,3 +38,8 @@ urlpatterns = [
     path("users/me", views.MeApi.as_view(), name="me"),
     path("health", views.HealthApi.as_view(), name="health"),
 ]
+
+urlpatterns += [
+    path("users", views.UserListApi.as_view(), name="users"),
+    path("users/<str:user_id>", views.UserDetailApi.as_view(), name="user"),
+]

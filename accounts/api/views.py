@@ -8,23 +8,33 @@ from django.db import connection
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
-from rest_framework.permissions import AllowAny
+from rest_framework.permissions import AllowAny, IsAdminUser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts import services, tokens
+from accounts import selectors, services, tokens
 from accounts.api import schema  # noqa: F401  (registers the bearer scheme)
 from accounts.api import serializers as s
+from accounts.api.pagination import StaffCursorPagination
 from accounts.http import client_of
 
 ERRORS_400 = OpenApiResponse(description="Invalid input: field errors by field name.")
 ERROR_401 = OpenApiResponse(
     s.DetailSerializer, description="Missing, invalid or revoked token."
 )
+ERROR_403 = OpenApiResponse(s.DetailSerializer, description="Not allowed for you.")
+ERROR_404 = OpenApiResponse(s.DetailSerializer, description="No such account.")
 
 
 def _data(serializer_class, request, **kwargs):
     serializer = serializer_class(data=request.data, **kwargs)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+def _query(serializer_class, request):
+    # A plain dict: DRF reads a missing boolean in a QueryDict as False.
+    serializer = serializer_class(data=request.query_params.dict())
     serializer.is_valid(raise_exception=True)
     return serializer.validated_data
 
@@ -292,3 +302,92 @@ class JwksApi(PublicApi):
     def get(self, request):
         """Publishes the public signing keys (RS*/ES* only) as a JWK set."""
         return Response(tokens.jwks())
+
+
+class StaffApi(APIView):
+    permission_classes = [IsAdminUser]
+
+
+class UserListApi(StaffApi):
+    @extend_schema(
+        parameters=[s.StaffUserQuerySerializer],
+        responses={
+            200: s.StaffUserSerializer(many=True),
+            400: ERRORS_400,
+            401: ERROR_401,
+            403: ERROR_403,
+        },
+    )
+    def get(self, request):
+        """Lists accounts, soft-deleted ones too: search, filters, cursor pages."""
+        query = _query(s.StaffUserQuerySerializer, request)
+        query.pop("cursor", None)
+        query.pop("page_size", None)
+        users = selectors.staff_user_list(**query)
+        paginator = StaffCursorPagination()
+        self.cursor_ordering = selectors.ordering_key(query["ordering"])
+        page = paginator.paginate_queryset(users, request, view=self)
+        return paginator.get_paginated_response(
+            s.StaffUserSerializer(page, many=True).data
+        )
+
+    @extend_schema(
+        request=s.StaffCreateUserSerializer,
+        responses={
+            201: s.StaffUserSerializer,
+            400: ERRORS_400,
+            401: ERROR_401,
+            403: ERROR_403,
+        },
+    )
+    def post(self, request):
+        """Creates an account; without a password, emails a set-password link."""
+        data = _data(s.StaffCreateUserSerializer, request)
+        user = services.create_user(
+            actor=request.user, client=client_of(request), **data
+        )
+        return Response(
+            s.StaffUserSerializer(user).data, status=status.HTTP_201_CREATED
+        )
+
+
+class UserDetailApi(StaffApi):
+    @extend_schema(
+        responses={
+            200: s.StaffUserSerializer,
+            401: ERROR_401,
+            403: ERROR_403,
+            404: ERROR_404,
+        }
+    )
+    def get(self, request, user_id):
+        """Returns one account."""
+        return Response(s.StaffUserSerializer(selectors.user_by_id(user_id)).data)
+
+    @extend_schema(
+        request=s.StaffUpdateUserSerializer,
+        responses={
+            200: s.StaffUserSerializer,
+            400: ERRORS_400,
+            401: ERROR_401,
+            403: ERROR_403,
+            404: ERROR_404,
+        },
+    )
+    def patch(self, request, user_id):
+        """Changes an account; only superusers change is_staff or is_superuser."""
+        user = selectors.user_by_id(user_id)
+        data = _data(s.StaffUpdateUserSerializer, request, partial=True)
+        user = services.update_user(
+            actor=request.user, user=user, client=client_of(request), **data
+        )
+        return Response(s.StaffUserSerializer(user).data)
+
+    @extend_schema(
+        request=None,
+        responses={204: None, 401: ERROR_401, 403: ERROR_403, 404: ERROR_404},
+    )
+    def delete(self, request, user_id):
+        """Deletes an account for good, with its sessions."""
+        services.delete_user(actor=request.user, user=selectors.user_by_id(user_id))
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -1,28 +1,30 @@
 import pytest
 from django.conf import settings
+from django.test import override_settings
 from rest_framework.test import APIClient
 
 from accounts.tests.factories import PASSWORD, UserFactory
 
-# Test-only settings, applied before any test runs: a fast hasher (every hasher
-# that production accepts stays listed so imported hashes still verify), tasks
-# run inline, and per-process memory for cache and static files.
-settings.PASSWORD_HASHERS = [
-    "django.contrib.auth.hashers.MD5PasswordHasher",
-    *settings.PASSWORD_HASHERS,
-]
-settings.TASKS = {
-    "default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}
-}
-settings.CACHES = {
-    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
-}
-settings.STORAGES = {
-    **settings.STORAGES,
-    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-}
-settings.SECURE_SSL_REDIRECT = False
-settings.SITE_URL = "https://id.example.com"
+# Test-only settings for the whole run: a fast hasher (every hasher production
+# accepts stays listed, so imported hashes still verify), tasks run inline, and
+# per-process memory for cache and static files. override_settings (not plain
+# assignment) so that caches built at start-up (task backends, hashers) reset.
+override_settings(
+    PASSWORD_HASHERS=[
+        "django.contrib.auth.hashers.MD5PasswordHasher",
+        *settings.PASSWORD_HASHERS,
+    ],
+    TASKS={"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}},
+    CACHES={"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}},
+    STORAGES={
+        **settings.STORAGES,
+        "staticfiles": {
+            "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        },
+    },
+    SECURE_SSL_REDIRECT=False,
+    SITE_URL="https://id.example.com",
+).enable()
 
 
 @pytest.fixture(autouse=True)

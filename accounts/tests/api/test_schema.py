@@ -1,3 +1,5 @@
+import re
+
 import pytest
 import yaml
 from django.urls import get_resolver
@@ -11,7 +13,7 @@ def test_schema_lists_every_api_v1_endpoint(api_client):
     assert response.status_code == 200
     paths = yaml.safe_load(response.content)["paths"]
     routes = {
-        "/api/v1/" + str(pattern.pattern).replace("<str:session_id>", "{session_id}")
+        "/api/v1/" + re.sub(r"<str:(\w+)>", r"{\1}", str(pattern.pattern))
         for pattern in get_resolver().url_patterns
         if str(pattern.pattern) == "api/v1/"
         for pattern in pattern.url_patterns
