@@ -96,4 +96,6 @@ class AuthEventAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
 from accounts import admin_tasks  # noqa: E402, F401 (registers the task admin)
