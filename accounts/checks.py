@@ -40,6 +40,8 @@ def check_lifetimes(app_configs=None, **kwargs):
         "SESSION_COOKIE_AGE",
         "SESSION_IDLE_TIMEOUT",
         "EMAIL_RETRY_WINDOW",
+        "LOCKOUT_THRESHOLD",
+        "LOCKOUT_WINDOW",
     ):
         errors += _positive_int(variable, getattr(settings, variable))
     if not errors and settings.PASSWORD_MIN_LENGTH > settings.PASSWORD_MAX_LENGTH:

@@ -5,6 +5,8 @@ forms. An error either belongs to input fields (`errors`: field -> [(message,
 code)]) or to the request as a whole (`message`, `code`).
 """
 
+import math
+
 
 class ServiceError(Exception):
     code = "error"
@@ -124,4 +126,29 @@ class PermissionDenied(ServiceError):
     code, message = (
         "permission_denied",
         "You do not have permission to perform this action.",
+    )
+
+
+class Throttled(ServiceError):
+    """Too many attempts: from this client, for this address, or (locked) for this
+    account from this client."""
+
+    code, message = "throttled", "Too many attempts. Try again later."
+
+    def __init__(self, *, retry_after: int, locked: bool = False):
+        self.retry_after = max(1, int(retry_after))
+        self.locked = locked
+        minutes = math.ceil(self.retry_after / 60)
+        wait = (
+            f"{self.retry_after} seconds"
+            if self.retry_after < 120
+            else f"{minutes} minutes"
+        )
+        super().__init__(f"Too many attempts. Try again in {wait}.")
+
+
+class ServiceUnavailable(ServiceError):
+    code, message = (
+        "service_unavailable",
+        "Service temporarily unavailable. Try again shortly.",
     )

@@ -22,7 +22,7 @@ from django.utils.encoding import force_str
 from django.utils.http import urlsafe_base64_decode
 from rest_framework_simplejwt.exceptions import TokenError
 
-from accounts import emails
+from accounts import emails, throttles
 from accounts.errors import (
     EmailNotVerified,
     EmailTaken,
@@ -36,6 +36,7 @@ from accounts.errors import (
     PermissionDenied,
     RefreshTokenReused,
     SessionNotFound,
+    Throttled,
     UsernameTaken,
     ValidationFailed,
     WeakPassword,
@@ -89,6 +90,7 @@ def sign_up(
     """Create an account. Queues the welcome email (with the verification link
     unless EMAIL_VERIFICATION is none). Tokens are withheld, even when asked for,
     while verification is mandatory."""
+    throttles.hit("signup", client.ip)
     user = User(
         email=email, username=username, first_name=first_name, last_name=last_name
     )
@@ -140,10 +142,24 @@ def sign_in(
     """Check credentials (email or username). Updates last_login and records the
     attempt. One answer for an unknown account and a wrong password, so the
     response never tells which accounts exist."""
+    throttles.hit("signin", client.ip, identifier)
+    try:
+        throttles.check_lockout(identifier, client.ip)
+    except Throttled:
+        security_log.warning(
+            "signin_locked",
+            extra={
+                "event": "signin_locked",
+                "client_ip": client.ip,
+                "identifier_hash": _identifier_hash(identifier),
+            },
+        )
+        raise
     user = None
     if password and len(password) <= settings.PASSWORD_MAX_LENGTH:
         user = authenticate(None, username=identifier, password=password)
     if user is None:
+        throttles.record_failure(identifier, client.ip)
         _record(
             None,
             AuthEvent.Type.SIGNIN_FAILED,
@@ -155,6 +171,7 @@ def sign_in(
         raise InactiveAccount()
     if not may_sign_in_unverified(user):
         raise EmailNotVerified()
+    throttles.clear_failures(identifier, client.ip)
     with transaction.atomic():
         user.last_login = timezone.now()
         user.save(update_fields=["last_login", "password"])  # password: hash upgrade
@@ -196,6 +213,7 @@ def refresh(*, refresh_token: str, client: Client = NO_CLIENT) -> TokenPair:
     Presenting a token that was already rotated means two parties hold it (theft):
     every session of the user is revoked, access tokens included.
     """
+    throttles.hit("refresh", client.ip)
     payload = _decode_refresh(refresh_token)
     reused_by = None
     with transaction.atomic():
@@ -333,6 +351,7 @@ def change_password(
 def request_password_reset(*, email: str, client: Client = NO_CLIENT) -> None:
     """Queue a reset link for an active account; silently nothing otherwise, so the
     answer never reveals whether an address is registered."""
+    throttles.hit("password", client.ip, email)
     user = (
         User.objects.with_email(email)
         .filter(is_active=True, deleted_at__isnull=True)
@@ -401,9 +420,10 @@ def verify_email(*, uid: str, token: str, client: Client = NO_CLIENT) -> User:
     return user
 
 
-def resend_verification(*, email: str) -> None:
+def resend_verification(*, email: str, client: Client = NO_CLIENT) -> None:
     """Queue a new verification link for an active, unverified account; silently
     nothing otherwise (no enumeration)."""
+    throttles.hit("password", client.ip, email)
     user = (
         User.objects.with_email(email)
         .filter(is_active=True, deleted_at__isnull=True, email_verified=False)

@@ -5,6 +5,7 @@ Values that cannot be parsed stop start-up here with ImproperlyConfigured naming
 variable; values that parse but make no sense are refused by `accounts/checks.py`.
 """
 
+import os
 from datetime import timedelta
 from pathlib import Path
 
@@ -76,6 +77,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "corsheaders",
+    "csp",
     "django_tasks",
     "django_tasks_db",
     "accounts",
@@ -90,7 +92,9 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "accounts.middleware.IdleTimeoutMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
 ]
 
 TEMPLATES = [
@@ -123,8 +127,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # the write lock up front so concurrent writers queue instead of failing.
     # Tests use a file too: threads of a shared-cache in-memory database get
     # "table is locked" instead of waiting for the write lock.
+    # The process id keeps parallel test runs on one checkout apart.
     DATABASES["default"].setdefault(
-        "TEST", {"NAME": str(VAR_DIR / "test-identity.sqlite3")}
+        "TEST", {"NAME": str(VAR_DIR / f"test-identity-{os.getpid()}.sqlite3")}
     )
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {
@@ -234,6 +239,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "accounts.api.errors.exception_handler",
+    "DEFAULT_THROTTLE_CLASSES": ["accounts.throttles.UserRateThrottle"],
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 if DEBUG:
@@ -292,10 +298,30 @@ if not DEBUG:
     CSRF_COOKIE_NAME = "__Host-csrftoken"
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 TRUSTED_PROXY_COUNT = _int("TRUSTED_PROXY_COUNT", 0)
+# Rates per scope (accounts/throttles.py has the defaults); "off" disables both
+# the rate limits and the lockout (load tests only).
 THROTTLE_RATES = env.str(
     "THROTTLE_RATES",
     default="signin=10/min,signup=20/hour,password=5/hour,refresh=60/min,user=600/min",
 )
+LOCKOUT_THRESHOLD = _int("LOCKOUT_THRESHOLD", 10)
+LOCKOUT_WINDOW = _int("LOCKOUT_WINDOW", 15 * 60)
+
+# Content-Security-Policy (django-csp): nothing inline, nothing from elsewhere.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
 
 CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
 CORS_URLS_REGEX = r"^/api/.*$"

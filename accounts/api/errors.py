@@ -20,6 +20,8 @@ STATUS_BY_ERROR = [
     (errors.PermissionDenied, status.HTTP_403_FORBIDDEN),
     (errors.SessionNotFound, status.HTTP_404_NOT_FOUND),
     (errors.InvalidToken, status.HTTP_400_BAD_REQUEST),
+    (errors.Throttled, status.HTTP_429_TOO_MANY_REQUESTS),
+    (errors.ServiceUnavailable, status.HTTP_503_SERVICE_UNAVAILABLE),
 ]
 
 
@@ -52,7 +54,13 @@ def _service_error_response(exc: errors.ServiceError) -> Response:
         (code for kind, code in STATUS_BY_ERROR if isinstance(exc, kind)),
         status.HTTP_400_BAD_REQUEST,
     )
-    headers = {"WWW-Authenticate": 'Bearer realm="api"'} if code == 401 else None
+    headers = {}
+    if code == 401:
+        headers["WWW-Authenticate"] = 'Bearer realm="api"'
+    if isinstance(exc, errors.Throttled):
+        headers["Retry-After"] = str(exc.retry_after)
+    if isinstance(exc, errors.ServiceUnavailable):
+        headers["Retry-After"] = "5"
     return Response(
         {"detail": ErrorDetail(exc.message, exc.code)}, status=code, headers=headers
     )

@@ -235,7 +235,9 @@ class ResendVerificationApi(PublicApi):
     def post(self, request):
         """Takes an email; sends a new verification link to an unverified account.
         The answer is the same whatever the account."""
-        services.resend_verification(**_data(s.EmailSerializer, request))
+        services.resend_verification(
+            **_data(s.EmailSerializer, request), client=client_of(request)
+        )
         return Response(
             {"detail": "If this address needs verifying, a new link is on its way."}
         )
