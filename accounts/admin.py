@@ -1,7 +1,13 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
-from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
+from django.contrib.auth.forms import (
+    AdminPasswordChangeForm,
+    AdminUserCreationForm,
+    UserChangeForm,
+)
+from django.db import transaction
 
+from accounts import services
 from accounts.models import AuthEvent, User
 
 
@@ -15,6 +21,19 @@ class UserEditForm(UserChangeForm):
     class Meta(UserChangeForm.Meta):
         model = User
         fields = "__all__"
+
+
+class PasswordForm(AdminPasswordChangeForm):
+    """The admin's set-password page. A password set by staff ends every earlier
+    token and session at once, as any password change must (a stolen refresh
+    token would otherwise outlive the reset meant to lock its thief out)."""
+
+    def save(self, commit=True):
+        with transaction.atomic():
+            user = super().save(commit=commit)
+            if commit:
+                services.sign_out_all(user=user)
+        return user
 
 
 class DeletedFilter(admin.SimpleListFilter):
@@ -36,6 +55,7 @@ class DeletedFilter(admin.SimpleListFilter):
 class UserAdmin(DjangoUserAdmin):
     form = UserEditForm
     add_form = UserCreationForm
+    change_password_form = PasswordForm
     list_display = (
         "username",
         "email",
@@ -80,6 +100,20 @@ class UserAdmin(DjangoUserAdmin):
             },
         ),
     )
+
+    def save_model(self, request, obj, form, change):
+        deactivating = change and "is_active" in form.changed_data and not obj.is_active
+        with transaction.atomic():
+            if deactivating:
+                # Through the service, so every token dies now rather than at its
+                # expiry, and stays dead if the account is reactivated later.
+                services.update_user(
+                    actor=request.user,
+                    user=User.objects.get(pk=obj.pk),
+                    is_active=False,
+                )
+                obj.refresh_from_db(fields=["token_generation"])
+            super().save_model(request, obj, form, change)
 
 
 @admin.register(AuthEvent)

@@ -245,6 +245,65 @@ def test_admin_password_form_refuses_mismatched_passwords(staff_client, user, pa
     assert authenticate(username=user.username, password=password) == user
 
 
+def test_admin_password_form_ends_every_earlier_token(
+    staff_client, user, tokens, auth_api_client, api_client
+):
+    staff_client.post(
+        f"{USERS}{user.pk}/password/",
+        {
+            "usable_password": "true",
+            "password1": NEW_PASSWORD,
+            "password2": NEW_PASSWORD,
+        },
+    )
+
+    refreshed = api_client.post(
+        "/api/v1/auth/token/refresh",
+        {"refresh_token": tokens["refresh_token"]},
+        format="json",
+    )
+    assert auth_api_client.get("/api/v1/users/me").status_code == 401
+    assert refreshed.status_code == 401
+
+
+def test_admin_password_form_keeps_the_staff_member_signed_in(staff_client, superuser):
+    response = staff_client.post(
+        f"{USERS}{superuser.pk}/password/",
+        {
+            "usable_password": "true",
+            "password1": NEW_PASSWORD,
+            "password2": NEW_PASSWORD,
+        },
+    )
+
+    assert response.status_code == 302
+    assert staff_client.get(USERS).status_code == 200
+
+
+def test_deactivating_in_the_admin_ends_tokens_for_good(
+    staff_client, user, auth_api_client
+):
+    staff_client.post(f"{USERS}{user.pk}/change/", change_form_data(user, is_active=""))
+    staff_client.post(f"{USERS}{user.pk}/change/", change_form_data(user))
+
+    user.refresh_from_db()
+    assert user.is_active is True
+    assert auth_api_client.get("/api/v1/users/me").status_code == 401
+    assert AuthEvent.objects.filter(
+        user=user, type=AuthEvent.Type.ACCOUNT_DEACTIVATED
+    ).exists()
+
+
+def test_editing_a_name_in_the_admin_leaves_tokens_working(
+    staff_client, user, auth_api_client
+):
+    staff_client.post(
+        f"{USERS}{user.pk}/change/", change_form_data(user, first_name="Augusta")
+    )
+
+    assert auth_api_client.get("/api/v1/users/me").status_code == 200
+
+
 # ---------------------------------------------------------------------------
 # Audit trail
 # ---------------------------------------------------------------------------
