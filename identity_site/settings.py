@@ -53,6 +53,9 @@ ALLOWED_HOSTS = env.list(
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
 SITE_NAME = env.str("SITE_NAME", default="Identity")
 FRONTEND_URL = env.str("FRONTEND_URL", default="").rstrip("/")
+# Mounts /bench/ceiling, the plain view `make bench` measures the stack's limit
+# with; off everywhere but the benchmark's own server.
+BENCH_ENDPOINTS = _bool("BENCH_ENDPOINTS", False)
 
 ROOT_URLCONF = "identity_site.urls"
 WSGI_APPLICATION = "identity_site.wsgi.application"
@@ -170,6 +173,10 @@ AUTH_USER_MODEL = "accounts.User"
 # Usernames are unique ignoring case (a functional constraint on Lower(username)),
 # which auth.W004 cannot see; our backend looks them up the same way.
 SILENCED_SYSTEM_CHECKS = ["auth.W004"]
+if not _bool("SECURE_HSTS_PRELOAD", False):
+    # Joining the browsers' HSTS preload list is hard to undo, so it is the
+    # operator's explicit choice (SECURE_HSTS_PRELOAD=true), not a default.
+    SILENCED_SYSTEM_CHECKS.append("security.W021")
 AUTHENTICATION_BACKENDS = ["accounts.backends.EmailOrUsernameBackend"]
 LOGIN_URL = "accounts:signin"
 LOGIN_REDIRECT_URL = "home"
