@@ -5,14 +5,55 @@ from accounts.web import views
 app_name = "accounts"
 
 urlpatterns = [
+    path("signup/", views.SignUpView.as_view(), name="signup"),
+    path("signup/done/", views.SignUpDoneView.as_view(), name="signup_done"),
+    path("signin/", views.SignInView.as_view(), name="signin"),
+    path("signout/", views.SignOutView.as_view(), name="signout"),
+    path(
+        "password/forgot/", views.ForgotPasswordView.as_view(), name="forgot_password"
+    ),
+    path(
+        "password/forgot/done/",
+        views.ForgotPasswordDoneView.as_view(),
+        name="forgot_password_done",
+    ),
+    # Emailed links are built with reverse("accounts:reset_password", ...).
     path(
         "password/reset/<uidb64>/<token>/",
         views.ResetPasswordView.as_view(),
         name="reset_password",
     ),
     path(
+        "password/change/", views.ChangePasswordView.as_view(), name="change_password"
+    ),
+    path("profile/", views.ProfileView.as_view(), name="profile"),
+    path("delete/", views.DeleteAccountView.as_view(), name="delete_account"),
+    # Before the link pattern below, which would otherwise swallow "resend/done/".
+    path(
+        "verify-email/resend/",
+        views.ResendVerificationView.as_view(),
+        name="resend_verification",
+    ),
+    path(
+        "verify-email/resend/done/",
+        views.ResendVerificationDoneView.as_view(),
+        name="resend_verification_done",
+    ),
+    # Emailed links are built with reverse("accounts:verify_email", ...).
+    path(
         "verify-email/<uidb64>/<token>/",
         views.VerifyEmailView.as_view(),
         name="verify_email",
+    ),
+    path("security/", views.SecurityView.as_view(), name="security"),
+    path(
+        "security/sessions/<uuid:session_id>/revoke/",
+        views.RevokeSessionView.as_view(),
+        name="revoke_session",
+    ),
+    path(
+        "security/sign-out-everywhere/",
+        views.SignOutEverywhereView.as_view(),
+        name="sign_out_everywhere",
     ),
 ]

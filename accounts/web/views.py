@@ -1,19 +1,420 @@
-"""The HTML door. (Placeholder views: the pages issue fills this module in.)"""
+"""The HTML door: each view parses a form, calls one service, then renders or
+redirects. Sessions, messages and redirects live here; account rules do not.
+"""
 
-from django.http import HttpResponse
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import login, logout, update_session_auth_hash
+from django.contrib.auth.mixins import LoginRequiredMixin
+from django.contrib.auth.views import LoginView, LogoutView, PasswordChangeView
+from django.core.exceptions import NON_FIELD_ERRORS
+from django.shortcuts import redirect
+from django.urls import reverse_lazy
+from django.utils.decorators import method_decorator
 from django.views import View
+from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_post_parameters
+from django.views.generic import FormView, TemplateView
+
+from accounts import selectors, services
+from accounts.errors import (
+    EmailNotVerified,
+    InvalidToken,
+    ServiceError,
+    SessionNotFound,
+)
+from accounts.http import client_of
+from accounts.models import AuthEvent
+from accounts.web.forms import (
+    ChangePasswordForm,
+    DeleteAccountForm,
+    ForgotPasswordForm,
+    ProfileForm,
+    ResendVerificationForm,
+    ResetPasswordForm,
+    SignInForm,
+    SignUpForm,
+)
+
+# The placeholder that replaces the reset token in the URL once the token is in
+# the session (Django's PasswordResetConfirmView does the same).
+RESET_URL_TOKEN = "set-password"
+RESET_SESSION_KEY = "_reset_password_token"
+
+SIGN_IN_BACKEND = "accounts.backends.EmailOrUsernameBackend"
+
+EVENT_LABELS = {
+    AuthEvent.Type.SIGNUP: "Account created",
+    AuthEvent.Type.SIGNIN_SUCCEEDED: "Signed in",
+    AuthEvent.Type.SIGNIN_FAILED: "Failed sign-in",
+    AuthEvent.Type.SIGNOUT: "Signed out of an app",
+    AuthEvent.Type.SIGNOUT_ALL: "Signed out everywhere",
+    AuthEvent.Type.SESSION_REVOKED: "App session signed out",
+    AuthEvent.Type.TOKEN_REUSE: "Stolen token detected: every app signed out",
+    AuthEvent.Type.PASSWORD_CHANGED: "Password changed",
+    AuthEvent.Type.PASSWORD_RESET_REQUESTED: "Password reset requested",
+    AuthEvent.Type.PASSWORD_RESET_COMPLETED: "Password reset",
+    AuthEvent.Type.EMAIL_VERIFIED: "Email address verified",
+    AuthEvent.Type.EMAIL_CHANGED: "Email address changed",
+    AuthEvent.Type.PROFILE_UPDATED: "Profile updated",
+    AuthEvent.Type.ACCOUNT_DELETED: "Account deleted",
+    AuthEvent.Type.ACCOUNT_DEACTIVATED: "Account deactivated",
+}
 
 
-class HomeView(View):
-    def get(self, request):
-        return HttpResponse("Identity service")
+class SignedInMixin(LoginRequiredMixin):
+    """A page of one's own account: anonymous visitors go to sign in (with
+    `next`), and nothing is cached, so after signing out on a shared computer
+    the back button cannot bring the page back."""
+
+    @method_decorator(never_cache)
+    def dispatch(self, request, *args, **kwargs):
+        return super().dispatch(request, *args, **kwargs)
 
 
-class ResetPasswordView(View):
-    def get(self, request, uidb64, token):
-        return HttpResponse("Reset password")
+class SignedOutMixin:
+    """Pages for visitors only: a signed-in user has nothing to do there."""
+
+    def dispatch(self, request, *args, **kwargs):
+        if request.user.is_authenticated:
+            return redirect("home")
+        return super().dispatch(request, *args, **kwargs)
 
 
-class VerifyEmailView(View):
-    def get(self, request, uidb64, token):
-        return HttpResponse("Verify email")
+class ServiceFormMixin:
+    """For form views that call a service: show its refusal on the form."""
+
+    def refuse(self, form, error: ServiceError):
+        form.add_service_error(error)
+        return too_many_attempts(error, self.form_invalid(form))
+
+
+def too_many_attempts(error: ServiceError, response):
+    """A throttled attempt still shows the page, with the status and Retry-After
+    that tell scripts (and the user's browser) it was rate-limited."""
+    retry_after = getattr(error, "retry_after", None)
+    if retry_after:
+        response.status_code = 429
+        response["Retry-After"] = str(retry_after)
+    return response
+
+
+class HomeView(TemplateView):
+    template_name = "accounts/home.html"
+
+
+@method_decorator(
+    sensitive_post_parameters("password", "password_confirmation"), name="dispatch"
+)
+class SignUpView(ServiceFormMixin, SignedOutMixin, FormView):
+    template_name = "accounts/signup.html"
+    form_class = SignUpForm
+
+    def form_valid(self, form):
+        try:
+            result = services.sign_up(
+                email=form.cleaned_data["email"],
+                username=form.cleaned_data["username"],
+                password=form.cleaned_data["password"],
+                client=client_of(self.request),
+            )
+        except ServiceError as error:
+            return self.refuse(form, error)
+        if not services.may_sign_in_unverified(result.user):
+            return redirect("accounts:signup_done")
+        login(self.request, result.user, backend=SIGN_IN_BACKEND)
+        messages.success(
+            self.request, f"Welcome, {result.user.username}! Your account is ready."
+        )
+        return redirect("home")
+
+
+class SignUpDoneView(TemplateView):
+    template_name = "accounts/signup_done.html"
+
+
+class SignInView(LoginView):
+    """Django's LoginView keeps its safe handling of `next`: a URL on another
+    host or scheme (https://evil.example, //evil.example, /\\evil.example) is
+    dropped for the default page, so the form cannot be an open redirect."""
+
+    template_name = "accounts/signin.html"
+    form_class = SignInForm
+    redirect_authenticated_user = True
+    next_page = "home"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        # LoginView names the site after the request's Host header; keep ours.
+        context["site_name"] = settings.SITE_NAME
+        context["unverified"] = context["form"].has_error(
+            NON_FIELD_ERRORS, EmailNotVerified.code
+        )
+        return context
+
+    def form_invalid(self, form):
+        return too_many_attempts(form.service_error, super().form_invalid(form))
+
+
+class SignOutView(LogoutView):
+    """POST only (Django's LogoutView): a GET link or an <img> on another site
+    cannot sign anyone out (CSRF)."""
+
+    next_page = "home"
+
+    def post(self, request, *args, **kwargs):
+        response = super().post(request, *args, **kwargs)
+        messages.info(request, "You are signed out.")
+        return response
+
+
+class ForgotPasswordView(ServiceFormMixin, FormView):
+    template_name = "accounts/forgot_password.html"
+    form_class = ForgotPasswordForm
+    success_url = reverse_lazy("accounts:forgot_password_done")
+
+    def form_valid(self, form):
+        # The same confirmation whether or not the address has an account
+        # (account enumeration).
+        try:
+            services.request_password_reset(
+                email=form.cleaned_data["email"], client=client_of(self.request)
+            )
+        except ServiceError as error:
+            return self.refuse(form, error)
+        return super().form_valid(form)
+
+
+class ForgotPasswordDoneView(TemplateView):
+    template_name = "accounts/forgot_password_done.html"
+
+    def get_context_data(self, **kwargs):
+        expiry_hours = max(1, settings.PASSWORD_RESET_TIMEOUT // 3600)
+        return super().get_context_data(expiry_hours=expiry_hours, **kwargs)
+
+
+@method_decorator(sensitive_post_parameters(), name="dispatch")
+@method_decorator(never_cache, name="dispatch")
+class ResetPasswordView(ServiceFormMixin, FormView):
+    """Set a new password from the emailed link.
+
+    Follows Django's PasswordResetConfirmView, through the services: the token is
+    moved into the session and the browser redirected to a URL without it before
+    the form is shown (token leakage through Referer, browser history, and
+    analytics on the page)."""
+
+    template_name = "accounts/reset_password.html"
+    form_class = ResetPasswordForm
+
+    def dispatch(self, request, *args, uidb64, token, **kwargs):
+        self.uidb64 = uidb64
+        if token != RESET_URL_TOKEN:
+            try:
+                services.check_reset_link(uid=uidb64, token=token)
+            except InvalidToken:
+                return self.invalid_link()
+            request.session[RESET_SESSION_KEY] = token
+            return redirect("accounts:reset_password", uidb64, RESET_URL_TOKEN)
+        self.token = request.session.get(RESET_SESSION_KEY, "")
+        try:
+            self.account = services.check_reset_link(uid=uidb64, token=self.token)
+        except InvalidToken:
+            return self.invalid_link()
+        return super().dispatch(request, *args, **kwargs)
+
+    def invalid_link(self):
+        response = self.render_to_response({"validlink": False})
+        # The URL may still hold a token (token leakage through Referer).
+        response["Referrer-Policy"] = "no-referrer"
+        return response
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(validlink=True, account=self.account, **kwargs)
+
+    def form_valid(self, form):
+        try:
+            services.reset_password(
+                uid=self.uidb64,
+                token=self.token,
+                new_password=form.cleaned_data["new_password"],
+                client=client_of(self.request),
+            )
+        except InvalidToken:
+            return self.invalid_link()
+        except ServiceError as error:
+            return self.refuse(form, error)
+        self.request.session.pop(RESET_SESSION_KEY, None)
+        messages.success(
+            self.request,
+            "Your password has been reset. Sign in with your new password.",
+        )
+        return redirect("accounts:signin")
+
+
+class ChangePasswordView(ServiceFormMixin, PasswordChangeView):
+    """Django's PasswordChangeView (sign-in required, CSRF, passwords kept out of
+    error reports), changing the password through the service."""
+
+    template_name = "accounts/change_password.html"
+    form_class = ChangePasswordForm
+    success_url = reverse_lazy("accounts:security")
+
+    @method_decorator(never_cache)
+    def dispatch(self, *args, **kwargs):
+        return super().dispatch(*args, **kwargs)
+
+    def form_valid(self, form):
+        user = self.request.user
+        try:
+            services.change_password(
+                user=user,
+                old_password=form.cleaned_data["old_password"],
+                new_password=form.cleaned_data["new_password"],
+                client=client_of(self.request),
+            )
+        except ServiceError as error:
+            return self.refuse(form, error)
+        # The service revoked every session; this browser gets the new session
+        # hash (and a new session key, against session fixation) to stay in.
+        update_session_auth_hash(self.request, user)
+        messages.success(
+            self.request,
+            "Your password has been changed. Every other session has been signed out.",
+        )
+        return redirect(self.get_success_url())
+
+
+class ProfileView(ServiceFormMixin, SignedInMixin, FormView):
+    template_name = "accounts/profile.html"
+    form_class = ProfileForm
+
+    def get_initial(self):
+        user = self.request.user
+        return {name: getattr(user, name) for name in services.PROFILE_FIELDS}
+
+    def form_valid(self, form):
+        user = self.request.user
+        old_email = user.email
+        try:
+            services.update_profile(
+                user=user, client=client_of(self.request), **form.changes()
+            )
+        except ServiceError as error:
+            return self.refuse(form, error)
+        if user.email != old_email:
+            messages.success(
+                self.request,
+                f"Profile saved. We sent a link to {user.email} to verify it.",
+            )
+        else:
+            messages.success(self.request, "Profile saved.")
+        return redirect("accounts:profile")
+
+
+@method_decorator(sensitive_post_parameters("password"), name="dispatch")
+class DeleteAccountView(ServiceFormMixin, SignedInMixin, FormView):
+    template_name = "accounts/delete_account.html"
+    form_class = DeleteAccountForm
+
+    def form_valid(self, form):
+        try:
+            services.delete_account(
+                user=self.request.user,
+                password=form.cleaned_data["password"],
+                client=client_of(self.request),
+            )
+        except ServiceError as error:
+            return self.refuse(form, error)
+        logout(self.request)
+        messages.success(self.request, "Your account has been deleted.")
+        return redirect("home")
+
+
+@method_decorator(never_cache, name="dispatch")
+class VerifyEmailView(TemplateView):
+    """Opening the link only shows a button; the POST verifies. Mail scanners
+    and link previews fetch links with GET, and would otherwise use up the
+    one-time link before its owner clicks it."""
+
+    template_name = "accounts/verify_email.html"
+
+    def get(self, request, *args, **kwargs):
+        response = super().get(request, *args, **kwargs)
+        # The token is in this page's URL (token leakage through Referer).
+        response["Referrer-Policy"] = "no-referrer"
+        return response
+
+    def post(self, request, uidb64, token):
+        try:
+            services.verify_email(uid=uidb64, token=token, client=client_of(request))
+        except InvalidToken:
+            response = self.render_to_response({"validlink": False})
+            response["Referrer-Policy"] = "no-referrer"
+            return response
+        messages.success(request, "Your email address is verified.")
+        if request.user.is_authenticated:
+            return redirect("accounts:profile")
+        return redirect("accounts:signin")
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(validlink=True, **kwargs)
+
+
+class ResendVerificationView(ServiceFormMixin, FormView):
+    template_name = "accounts/resend_verification.html"
+    form_class = ResendVerificationForm
+    success_url = reverse_lazy("accounts:resend_verification_done")
+
+    def form_valid(self, form):
+        # The same confirmation whatever the address (account enumeration).
+        try:
+            services.resend_verification(
+                email=form.cleaned_data["email"], client=client_of(self.request)
+            )
+        except ServiceError as error:
+            return self.refuse(form, error)
+        return super().form_valid(form)
+
+
+class ResendVerificationDoneView(TemplateView):
+    template_name = "accounts/resend_verification_done.html"
+
+
+class SecurityView(SignedInMixin, TemplateView):
+    template_name = "accounts/security.html"
+
+    def get_context_data(self, **kwargs):
+        user = self.request.user
+        events = list(selectors.recent_events(user=user))
+        for event in events:
+            event.label = EVENT_LABELS.get(event.type, event.get_type_display())
+        return super().get_context_data(
+            events=events, sessions=services.active_sessions(user=user), **kwargs
+        )
+
+
+class RevokeSessionView(SignedInMixin, View):
+    http_method_names = ["post"]
+
+    def post(self, request, session_id):
+        try:
+            services.revoke_session(
+                user=request.user, session_id=session_id, client=client_of(request)
+            )
+        except SessionNotFound:
+            messages.error(request, "That session had already ended.")
+        else:
+            messages.success(request, "The session has been signed out.")
+        return redirect("accounts:security")
+
+
+class SignOutEverywhereView(SignedInMixin, View):
+    http_method_names = ["post"]
+
+    def post(self, request):
+        services.sign_out_all(user=request.user, client=client_of(request))
+        logout(request)
+        messages.success(
+            request, "You have been signed out everywhere, this browser included."
+        )
+        return redirect("accounts:signin")
