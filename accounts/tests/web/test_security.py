@@ -1,0 +1,126 @@
+import uuid
+
+from rest_framework.test import APIClient
+
+from accounts import services
+from accounts.models import AuthEvent, TokenSession
+from accounts.tests.factories import UserFactory
+from accounts.tests.web.conftest import messages_of
+
+
+def test_security_page_needs_a_signed_in_user(client, db):
+    response = client.get("/accounts/security/")
+
+    assert response["Location"] == "/accounts/signin/?next=/accounts/security/"
+
+
+def test_security_page_lists_recent_events_newest_first(client, user, password):
+    client.post("/accounts/signin/", {"username": user.email, "password": password})
+    services.change_password(
+        user=user, old_password=password, new_password="a brand new passphrase"
+    )
+    client.force_login(user)
+
+    response = client.get("/accounts/security/")
+
+    labels = [event.label for event in response.context["events"]]
+    assert labels[:2] == ["Password changed", "Signed in"]
+
+
+def test_security_page_lists_at_most_twenty_events_of_this_user_only(
+    signed_in_client, user
+):
+    AuthEvent.objects.bulk_create(
+        AuthEvent(user=user, type=AuthEvent.Type.SIGNIN_SUCCEEDED) for _ in range(25)
+    )
+    AuthEvent.objects.create(user=UserFactory(), type=AuthEvent.Type.SIGNUP)
+
+    response = signed_in_client.get("/accounts/security/")
+
+    events = response.context["events"]
+    assert len(events) == 20
+    assert {event.user_id for event in events} == {user.pk}
+
+
+def test_security_page_lists_active_api_sessions_with_a_revoke_button(
+    signed_in_client, user, tokens
+):
+    session = TokenSession.objects.get(user=user)
+
+    response = signed_in_client.get("/accounts/security/")
+
+    assert list(response.context["sessions"]) == [session]
+    assert f'action="/accounts/security/sessions/{session.pk}/revoke/"'.encode() in (
+        response.content
+    )
+
+
+def test_revoking_a_session_kills_its_refresh_token(signed_in_client, user, tokens):
+    session = TokenSession.objects.get(user=user)
+
+    response = signed_in_client.post(
+        f"/accounts/security/sessions/{session.pk}/revoke/"
+    )
+
+    session.refresh_from_db()
+    refreshed = APIClient().post(
+        "/api/v1/auth/token/refresh",
+        {"refresh_token": tokens["refresh_token"]},
+        format="json",
+    )
+    assert response["Location"] == "/accounts/security/"
+    assert session.revoked_at is not None
+    assert refreshed.status_code == 401
+    assert signed_in_client.get("/accounts/profile/").status_code == 200
+
+
+def test_revoking_another_users_session_changes_nothing(signed_in_client, db):
+    other = UserFactory()
+    services.issue_tokens(user=other)
+    session = TokenSession.objects.get(user=other)
+
+    response = signed_in_client.post(
+        f"/accounts/security/sessions/{session.pk}/revoke/"
+    )
+
+    session.refresh_from_db()
+    assert session.revoked_at is None
+    assert messages_of(response) == ["That session had already ended."]
+
+
+def test_revoking_an_unknown_session_says_it_had_ended(signed_in_client):
+    response = signed_in_client.post(
+        f"/accounts/security/sessions/{uuid.uuid4()}/revoke/"
+    )
+
+    assert response.status_code == 302
+    assert messages_of(response) == ["That session had already ended."]
+
+
+def test_revoke_by_get_is_refused(signed_in_client, user, tokens):
+    session = TokenSession.objects.get(user=user)
+
+    response = signed_in_client.get(f"/accounts/security/sessions/{session.pk}/revoke/")
+
+    session.refresh_from_db()
+    assert response.status_code == 405
+    assert session.revoked_at is None
+
+
+def test_sign_out_everywhere_revokes_tokens_and_every_browser(
+    signed_in_client, user, tokens
+):
+    from django.test import Client
+
+    elsewhere = Client()
+    elsewhere.force_login(user)
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {tokens['access_token']}")
+
+    response = signed_in_client.post("/accounts/security/sign-out-everywhere/")
+
+    assert response["Location"] == "/accounts/signin/"
+    assert "_auth_user_id" not in signed_in_client.session
+    assert elsewhere.get("/accounts/profile/").status_code == 302
+    assert api.get("/api/v1/users/me").status_code == 401
+    assert not TokenSession.objects.filter(user=user, revoked_at=None).exists()

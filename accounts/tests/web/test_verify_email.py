@@ -1,0 +1,81 @@
+import pytest
+
+from accounts.models import User
+from accounts.tests.factories import UserFactory
+from accounts.tests.web.conftest import emailed_path, messages_of
+
+PASSWORD = "a new and long enough passphrase"
+
+
+@pytest.fixture
+def unverified(db):
+    return UserFactory(email_verified=False)
+
+
+@pytest.fixture
+def verify_path(client, unverified, mailoutbox):
+    client.post("/accounts/verify-email/resend/", {"email": unverified.email})
+    return emailed_path(mailoutbox[-1])
+
+
+def test_opening_the_link_only_shows_a_confirm_button(client, unverified, verify_path):
+    response = client.get(verify_path)
+
+    unverified.refresh_from_db()
+    assert response.status_code == 200
+    assert b"Confirm my email address" in response.content
+    assert response["Referrer-Policy"] == "no-referrer"
+    assert not unverified.email_verified
+
+
+def test_confirming_verifies_the_address(client, unverified, verify_path):
+    response = client.post(verify_path)
+
+    unverified.refresh_from_db()
+    assert response.status_code == 302
+    assert response["Location"] == "/accounts/signin/"
+    assert unverified.email_verified
+    assert messages_of(response) == ["Your email address is verified."]
+
+
+def test_confirming_twice_shows_the_invalid_link_page(client, unverified, verify_path):
+    client.post(verify_path)
+
+    response = client.post(verify_path)
+
+    assert response.status_code == 200
+    assert b"Invalid or expired link" in response.content
+
+
+def test_confirming_a_forged_link_verifies_nothing(client, unverified):
+    response = client.post("/accounts/verify-email/bm9wZQ/abc-def/")
+
+    unverified.refresh_from_db()
+    assert b"Invalid or expired link" in response.content
+    assert not unverified.email_verified
+
+
+def test_signup_email_link_verifies_the_new_account(client, db, mailoutbox):
+    client.post(
+        "/accounts/signup/",
+        {
+            "email": "grace@example.com",
+            "username": "grace",
+            "password": PASSWORD,
+            "password_confirmation": PASSWORD,
+        },
+    )
+
+    response = client.post(emailed_path(mailoutbox[-1]))
+
+    assert response["Location"] == "/accounts/profile/"
+    assert User.objects.get(username="grace").email_verified
+
+
+def test_resend_answers_the_same_for_an_unknown_address(client, db, mailoutbox):
+    response = client.post(
+        "/accounts/verify-email/resend/", {"email": "nobody@example.com"}
+    )
+
+    assert response["Location"] == "/accounts/verify-email/resend/done/"
+    assert mailoutbox == []
