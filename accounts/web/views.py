@@ -24,7 +24,7 @@ from accounts.errors import (
     SessionNotFound,
 )
 from accounts.http import client_of
-from accounts.models import AuthEvent
+from accounts.web.display import describe_device, event_label
 from accounts.web.forms import (
     ChangePasswordForm,
     DeleteAccountForm,
@@ -36,30 +36,14 @@ from accounts.web.forms import (
     SignUpForm,
 )
 
-# The placeholder that replaces the reset token in the URL once the token is in
+# The placeholders that replace an emailed token in the URL once the token is in
 # the session (Django's PasswordResetConfirmView does the same).
 RESET_URL_TOKEN = "set-password"
 RESET_SESSION_KEY = "_reset_password_token"
+VERIFY_URL_TOKEN = "confirm"
+VERIFY_SESSION_KEY = "_verify_email_token"
 
 SIGN_IN_BACKEND = "accounts.backends.EmailOrUsernameBackend"
-
-EVENT_LABELS = {
-    AuthEvent.Type.SIGNUP: "Account created",
-    AuthEvent.Type.SIGNIN_SUCCEEDED: "Signed in",
-    AuthEvent.Type.SIGNIN_FAILED: "Failed sign-in",
-    AuthEvent.Type.SIGNOUT: "Signed out of an app",
-    AuthEvent.Type.SIGNOUT_ALL: "Signed out everywhere",
-    AuthEvent.Type.SESSION_REVOKED: "App session signed out",
-    AuthEvent.Type.TOKEN_REUSE: "Stolen token detected: every app signed out",
-    AuthEvent.Type.PASSWORD_CHANGED: "Password changed",
-    AuthEvent.Type.PASSWORD_RESET_REQUESTED: "Password reset requested",
-    AuthEvent.Type.PASSWORD_RESET_COMPLETED: "Password reset",
-    AuthEvent.Type.EMAIL_VERIFIED: "Email address verified",
-    AuthEvent.Type.EMAIL_CHANGED: "Email address changed",
-    AuthEvent.Type.PROFILE_UPDATED: "Profile updated",
-    AuthEvent.Type.ACCOUNT_DELETED: "Account deleted",
-    AuthEvent.Type.ACCOUNT_DEACTIVATED: "Account deactivated",
-}
 
 
 class SignedInMixin(LoginRequiredMixin):
@@ -223,10 +207,7 @@ class ResetPasswordView(ServiceFormMixin, FormView):
         return super().dispatch(request, *args, **kwargs)
 
     def invalid_link(self):
-        response = self.render_to_response({"validlink": False})
-        # The URL may still hold a token (token leakage through Referer).
-        response["Referrer-Policy"] = "no-referrer"
-        return response
+        return self.render_to_response({"validlink": False})
 
     def get_context_data(self, **kwargs):
         return super().get_context_data(validlink=True, account=self.account, **kwargs)
@@ -334,30 +315,33 @@ class DeleteAccountView(ServiceFormMixin, SignedInMixin, FormView):
 class VerifyEmailView(TemplateView):
     """Opening the link only shows a button; the POST verifies. Mail scanners
     and link previews fetch links with GET, and would otherwise use up the
-    one-time link before its owner clicks it."""
+    one-time link before its owner clicks it.
+
+    As for reset links, the token moves into the session before the page shows
+    (token leakage through Referer and browser history)."""
 
     template_name = "accounts/verify_email.html"
 
-    def get(self, request, *args, **kwargs):
-        response = super().get(request, *args, **kwargs)
-        # The token is in this page's URL (token leakage through Referer).
-        response["Referrer-Policy"] = "no-referrer"
-        return response
+    def get(self, request, uidb64, token):
+        if token != VERIFY_URL_TOKEN:
+            request.session[VERIFY_SESSION_KEY] = token
+            return redirect("accounts:verify_email", uidb64, VERIFY_URL_TOKEN)
+        if not request.session.get(VERIFY_SESSION_KEY):
+            return self.render_to_response({"validlink": False})
+        return self.render_to_response({"validlink": True})
 
     def post(self, request, uidb64, token):
+        if token == VERIFY_URL_TOKEN:
+            token = request.session.get(VERIFY_SESSION_KEY, "")
         try:
             services.verify_email(uid=uidb64, token=token, client=client_of(request))
         except InvalidToken:
-            response = self.render_to_response({"validlink": False})
-            response["Referrer-Policy"] = "no-referrer"
-            return response
+            return self.render_to_response({"validlink": False})
+        request.session.pop(VERIFY_SESSION_KEY, None)
         messages.success(request, "Your email address is verified.")
         if request.user.is_authenticated:
             return redirect("accounts:profile")
         return redirect("accounts:signin")
-
-    def get_context_data(self, **kwargs):
-        return super().get_context_data(validlink=True, **kwargs)
 
 
 class ResendVerificationView(ServiceFormMixin, FormView):
@@ -386,11 +370,12 @@ class SecurityView(SignedInMixin, TemplateView):
     def get_context_data(self, **kwargs):
         user = self.request.user
         events = list(selectors.recent_events(user=user))
+        sessions = list(services.active_sessions(user=user))
         for event in events:
-            event.label = EVENT_LABELS.get(event.type, event.get_type_display())
-        return super().get_context_data(
-            events=events, sessions=services.active_sessions(user=user), **kwargs
-        )
+            event.label = event_label(event)
+        for item in [*events, *sessions]:
+            item.device = describe_device(item.user_agent)
+        return super().get_context_data(events=events, sessions=sessions, **kwargs)
 
 
 class RevokeSessionView(SignedInMixin, View):

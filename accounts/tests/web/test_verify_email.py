@@ -19,17 +19,22 @@ def verify_path(client, unverified, mailoutbox):
 
 
 def test_opening_the_link_only_shows_a_confirm_button(client, unverified, verify_path):
-    response = client.get(verify_path)
+    token = verify_path.rstrip("/").rsplit("/", 1)[1]
+
+    response = client.get(verify_path, follow=True)
 
     unverified.refresh_from_db()
     assert response.status_code == 200
+    assert response.redirect_chain[-1][0].endswith("/confirm/")
+    assert token.encode() not in response.content
     assert b"Confirm my email address" in response.content
-    assert response["Referrer-Policy"] == "no-referrer"
     assert not unverified.email_verified
 
 
 def test_confirming_verifies_the_address(client, unverified, verify_path):
-    response = client.post(verify_path)
+    confirm_url = client.get(verify_path)["Location"]
+
+    response = client.post(confirm_url)
 
     unverified.refresh_from_db()
     assert response.status_code == 302
@@ -45,6 +50,17 @@ def test_confirming_twice_shows_the_invalid_link_page(client, unverified, verify
 
     assert response.status_code == 200
     assert b"Invalid or expired link" in response.content
+
+
+def test_confirm_page_without_the_token_in_the_session_shows_the_invalid_link_page(
+    client, unverified, verify_path
+):
+    uidb64 = verify_path.split("/")[3]
+
+    response = client.get(f"/accounts/verify-email/{uidb64}/confirm/")
+
+    assert b"Invalid or expired link" in response.content
+    assert b"Confirm my email address" not in response.content
 
 
 def test_confirming_a_forged_link_verifies_nothing(client, unverified):
