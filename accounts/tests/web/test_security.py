@@ -124,3 +124,19 @@ def test_sign_out_everywhere_revokes_tokens_and_every_browser(
     assert elsewhere.get("/accounts/profile/").status_code == 302
     assert api.get("/api/v1/users/me").status_code == 401
     assert not TokenSession.objects.filter(user=user, revoked_at=None).exists()
+
+
+def test_security_page_names_devices_in_words(signed_in_client, user):
+    services.issue_tokens(
+        user=user,
+        client=services.Client(
+            ip="203.0.113.7",
+            user_agent="Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:128.0) "
+            "Gecko/20100101 Firefox/128.0",
+        ),
+    )
+
+    response = signed_in_client.get("/accounts/security/")
+
+    assert b"Firefox on Windows" in response.content
+    assert b"203.0.113.7" in response.content

@@ -1,0 +1,63 @@
+"""Words for the pages: what an audit event or a user agent means to a person."""
+
+import re
+
+from accounts.models import AuthEvent
+
+EVENT_LABELS = {
+    AuthEvent.Type.SIGNUP: "Account created",
+    AuthEvent.Type.SIGNIN_SUCCEEDED: "Signed in",
+    AuthEvent.Type.SIGNIN_FAILED: "Failed sign-in",
+    AuthEvent.Type.SIGNOUT: "Signed out of an app",
+    AuthEvent.Type.SIGNOUT_ALL: "Signed out everywhere",
+    AuthEvent.Type.SESSION_REVOKED: "App signed out",
+    AuthEvent.Type.TOKEN_REUSE: "Stolen token detected: every app signed out",
+    AuthEvent.Type.PASSWORD_CHANGED: "Password changed",
+    AuthEvent.Type.PASSWORD_RESET_REQUESTED: "Password reset requested",
+    AuthEvent.Type.PASSWORD_RESET_COMPLETED: "Password reset",
+    AuthEvent.Type.EMAIL_VERIFIED: "Email address verified",
+    AuthEvent.Type.EMAIL_CHANGED: "Email address changed",
+    AuthEvent.Type.PROFILE_UPDATED: "Profile updated",
+    AuthEvent.Type.ACCOUNT_DELETED: "Account deleted",
+    AuthEvent.Type.ACCOUNT_DEACTIVATED: "Account deactivated",
+}
+
+# Order matters: Edge and Opera also say "Chrome", Chrome also says "Safari".
+_BROWSERS = [
+    ("Edg/", "Edge"),
+    ("OPR/", "Opera"),
+    ("Firefox/", "Firefox"),
+    ("Chrome/", "Chrome"),
+    ("Safari/", "Safari"),
+]
+_SYSTEMS = [
+    ("Android", "Android"),
+    ("iPhone", "iPhone"),
+    ("iPad", "iPad"),
+    ("CrOS", "ChromeOS"),
+    ("Windows", "Windows"),
+    ("Macintosh", "macOS"),
+    ("Linux", "Linux"),
+]
+
+
+def event_label(event: AuthEvent) -> str:
+    return EVENT_LABELS.get(event.type, event.get_type_display())
+
+
+def describe_device(user_agent: str) -> str:
+    """ "Firefox on Windows" for a browser; an app's own short name as it is."""
+    if not user_agent:
+        return "Unknown device"
+    if user_agent.startswith("Mozilla/"):
+        browser = next((name for key, name in _BROWSERS if key in user_agent), None)
+        system = next((name for key, name in _SYSTEMS if key in user_agent), None)
+        if "Headless" in user_agent:
+            browser = f"Headless {browser or 'browser'}"
+        if browser and system:
+            return f"{browser} on {system}"
+        if browser or system:
+            return browser or f"Browser on {system}"
+    # A client's own user agent, e.g. "ada-cli/1.2 (python-requests)": its
+    # first word is the most telling part.
+    return re.split(r"\s+", user_agent.strip(), maxsplit=1)[0][:60]
