@@ -43,6 +43,8 @@ RESET_SESSION_KEY = "_reset_password_token"
 VERIFY_URL_TOKEN = "confirm"
 VERIFY_SESSION_KEY = "_verify_email_token"
 
+# A new account was created, not authenticated: login() must be told which
+# backend loads the user on later requests.
 SIGN_IN_BACKEND = "accounts.backends.EmailOrUsernameBackend"
 
 

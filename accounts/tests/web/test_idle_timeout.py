@@ -2,6 +2,8 @@ from datetime import UTC, datetime, timedelta
 
 import time_machine
 
+from accounts.tests.web.conftest import messages_of
+
 START = datetime(2030, 1, 6, 9, 0, tzinfo=UTC)
 
 
@@ -17,6 +19,9 @@ def test_idle_browser_is_signed_out_after_the_idle_timeout(client, user, setting
     assert response.status_code == 302
     assert response["Location"] == "/accounts/signin/?next=/accounts/profile/"
     assert "_auth_user_id" not in client.session
+    assert messages_of(response) == [
+        "You were signed out after a period of inactivity."
+    ]
 
 
 def test_active_browser_stays_signed_in_past_the_idle_timeout(client, user, settings):
