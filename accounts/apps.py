@@ -7,10 +7,15 @@ class AccountsConfig(AppConfig):
 
     def ready(self):
         from django.contrib import admin
+        from django.contrib.auth.models import update_last_login
+        from django.contrib.auth.signals import user_logged_in
 
         from accounts import checks  # noqa: F401  (registers the system checks)
         from accounts.web.forms import AdminSignInForm
 
+        # accounts.services.sign_in owns last_login; Django's receiver would
+        # write it a second time on every sign-in.
+        user_logged_in.disconnect(update_last_login, dispatch_uid="update_last_login")
         # The admin signs staff in through services.sign_in too, so an inactive
         # or soft-deleted staff account is refused there as everywhere else.
         admin.site.login_form = AdminSignInForm

@@ -287,7 +287,6 @@ TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 # Security
 # ---------------------------------------------------------------------------
 SECURE_SSL_REDIRECT = _bool("SECURE_SSL_REDIRECT", not DEBUG)
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_HSTS_SECONDS = _int("SECURE_HSTS_SECONDS", 0 if DEBUG else 60 * 60 * 24 * 365)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = True
 SECURE_HSTS_PRELOAD = _bool("SECURE_HSTS_PRELOAD", False)
@@ -305,6 +304,11 @@ if not DEBUG:
     CSRF_COOKIE_NAME = "__Host-csrftoken"
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 TRUSTED_PROXY_COUNT = _int("TRUSTED_PROXY_COUNT", 0)
+if TRUSTED_PROXY_COUNT:
+    # Only behind a configured proxy: otherwise any client could claim HTTPS.
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Load balancers and container probes check liveness over plain HTTP.
+SECURE_REDIRECT_EXEMPT = [r"^api/v1/health"]
 # Rates per scope (accounts/throttles.py has the defaults); "off" disables both
 # the rate limits and the lockout (load tests only).
 THROTTLE_RATES = env.str(

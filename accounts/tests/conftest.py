@@ -23,6 +23,7 @@ override_settings(
         },
     },
     SECURE_SSL_REDIRECT=False,
+    ALLOWED_HOSTS=["testserver", "localhost", "127.0.0.1"],
     SITE_URL="https://id.example.com",
 ).enable()
 

@@ -12,6 +12,14 @@ SIGNIN = "/api/v1/auth/signin"
 FORGOT = "/api/v1/auth/forgot-password"
 
 
+@pytest.fixture(autouse=True)
+def _mid_window():
+    """Fixed-window counters reset on the minute: hold the clock mid-window so a
+    test never straddles a boundary (time_machine moves it where a test says)."""
+    with time_machine.travel("2026-06-01 12:00:20Z", tick=False):
+        yield
+
+
 def signin(identifier, password, ip="198.51.100.7"):
     return APIClient(REMOTE_ADDR=ip).post(
         SIGNIN, {"email": identifier, "password": password}, format="json"

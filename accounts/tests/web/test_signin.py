@@ -1,4 +1,5 @@
 import pytest
+import time_machine
 from django.utils import timezone
 
 from accounts.models import AuthEvent
@@ -143,6 +144,7 @@ def test_protected_pages_send_visitors_to_sign_in_with_next(client, db):
     assert response["Location"] == "/accounts/signin/?next=/accounts/profile/"
 
 
+@time_machine.travel("2026-06-01 12:00:20Z", tick=False)  # mid-window: no reset
 def test_repeated_failed_signins_are_throttled_with_429(client, user):
     for _ in range(10):
         client.post(
