@@ -2,12 +2,40 @@ import uuid
 
 from django.contrib.auth.models import AbstractBaseUser, PermissionsMixin
 from django.contrib.auth.validators import UnicodeUsernameValidator
+from django.core.validators import MinValueValidator
 from django.db import models
+from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
 from accounts.managers import UserManager, normalize_email, normalize_username
+
+
+class Tier(models.Model):
+    """A service level: how many API calls a minute its accounts may make.
+
+    Staff assign tiers in the admin and the staff API; accounts.throttles reads
+    the rate through `User.api_rate_per_minute`.
+    """
+
+    name = models.CharField(max_length=50, unique=True)
+    rate_limit_per_minute = models.PositiveIntegerField(
+        validators=[MinValueValidator(1)]
+    )
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            # A rate of 0 would lock every account of the tier out of the API.
+            models.CheckConstraint(
+                condition=Q(rate_limit_per_minute__gte=1),
+                name="accounts_tier_rate_positive",
+            ),
+        ]
+
+    def __str__(self):
+        return self.name
 
 
 class User(AbstractBaseUser, PermissionsMixin):
@@ -25,6 +53,14 @@ class User(AbstractBaseUser, PermissionsMixin):
     date_joined = models.DateTimeField(default=timezone.now)
     email_verified = models.BooleanField(default=False)
     deleted_at = models.DateTimeField(null=True, blank=True)
+    tier = models.ForeignKey(
+        Tier,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="users",
+        help_text="Sets the account's API rate limit; empty means the default.",
+    )
     # Bumped to revoke every token issued before (see architecture.md).
     token_generation = models.PositiveIntegerField(default=0, editable=False)
 
@@ -98,6 +134,11 @@ class User(AbstractBaseUser, PermissionsMixin):
     @property
     def is_deleted(self) -> bool:
         return self.deleted_at is not None
+
+    @property
+    def api_rate_per_minute(self) -> int | None:
+        """The tier's API rate, or None for the default rate (THROTTLE_RATES)."""
+        return self.tier.rate_limit_per_minute if self.tier_id else None
 
 
 class TokenSession(models.Model):

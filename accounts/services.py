@@ -615,6 +615,7 @@ STAFF_FIELDS = (
     "is_staff",
     "is_superuser",
     "email_verified",
+    "tier",
 )
 PRIVILEGE_FIELDS = ("is_staff", "is_superuser")
 

@@ -2,7 +2,7 @@
 
 from rest_framework import serializers
 
-from accounts.models import TokenSession, User
+from accounts.models import Tier, TokenSession, User
 
 PASSWORD_FIELD = {
     "max_length": 4096,
@@ -141,9 +141,37 @@ class HealthSerializer(serializers.Serializer):
     cache = serializers.CharField(required=False)
 
 
-class StaffUserSerializer(UserSerializer):
+def _tier_name(**kwargs):
+    """A tier, read and written as its name."""
+    return serializers.SlugRelatedField(
+        slug_field="name",
+        error_messages={"does_not_exist": "Unknown tier.", "invalid": "Unknown tier."},
+        **kwargs,
+    )
+
+
+class MeSerializer(UserSerializer):
+    """The caller's own account as /users/me shows it: the user object plus the
+    tier name (the token responses' `user` stays the contract's user object)."""
+
+    tier = _tier_name(read_only=True, allow_null=True)
+
     class Meta(UserSerializer.Meta):
-        fields = [*UserSerializer.Meta.fields, "is_staff", "is_superuser", "deleted_at"]
+        fields = [*UserSerializer.Meta.fields, "tier"]
+        read_only_fields = fields
+
+
+class StaffUserSerializer(UserSerializer):
+    tier = _tier_name(read_only=True, allow_null=True)
+
+    class Meta(UserSerializer.Meta):
+        fields = [
+            *UserSerializer.Meta.fields,
+            "is_staff",
+            "is_superuser",
+            "deleted_at",
+            "tier",
+        ]
         read_only_fields = fields
 
 
@@ -157,6 +185,7 @@ class StaffCreateUserSerializer(StrictSerializer):
     is_staff = serializers.BooleanField(required=False)
     is_superuser = serializers.BooleanField(required=False)
     email_verified = serializers.BooleanField(required=False)
+    tier = _tier_name(queryset=Tier.objects.all(), required=False, allow_null=True)
 
 
 class StaffUpdateUserSerializer(StaffCreateUserSerializer):

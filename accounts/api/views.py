@@ -244,14 +244,14 @@ class ResendVerificationApi(PublicApi):
 
 
 class MeApi(APIView):
-    @extend_schema(responses={200: s.UserSerializer, 401: ERROR_401})
+    @extend_schema(responses={200: s.MeSerializer, 401: ERROR_401})
     def get(self, request):
         """Returns the caller's account."""
-        return Response(s.UserSerializer(request.user).data)
+        return Response(s.MeSerializer(request.user).data)
 
     @extend_schema(
         request=s.UpdateProfileSerializer,
-        responses={200: s.UserSerializer, 400: ERRORS_400, 401: ERROR_401},
+        responses={200: s.MeSerializer, 400: ERRORS_400, 401: ERROR_401},
     )
     def patch(self, request):
         """Takes any of username, email, first_name, last_name; returns the account."""
@@ -259,7 +259,7 @@ class MeApi(APIView):
         user = services.update_profile(
             user=request.user, client=client_of(request), **data
         )
-        return Response(s.UserSerializer(user).data)
+        return Response(s.MeSerializer(user).data)
 
     @extend_schema(
         request=s.DeleteAccountSerializer,
@@ -325,7 +325,7 @@ class UserListApi(StaffApi):
         query = _query(s.StaffUserQuerySerializer, request)
         query.pop("cursor", None)
         query.pop("page_size", None)
-        users = selectors.staff_user_list(**query)
+        users = selectors.staff_user_list(**query).select_related("tier")
         paginator = StaffCursorPagination()
         self.cursor_ordering = selectors.ordering_key(query["ordering"])
         page = paginator.paginate_queryset(users, request, view=self)
