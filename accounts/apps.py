@@ -19,3 +19,13 @@ class AccountsConfig(AppConfig):
         # The admin signs staff in through services.sign_in too, so an inactive
         # or soft-deleted staff account is refused there as everywhere else.
         admin.site.login_form = AdminSignInForm
+        # Staff change their own password through the same rule as everyone
+        # (every other session and token revoked, notice emailed), not through
+        # the admin's bare form.
+        admin.site.password_change = _change_password_page
+
+
+def _change_password_page(request, extra_context=None):
+    from django.shortcuts import redirect
+
+    return redirect("accounts:change_password")

@@ -338,3 +338,13 @@ def test_auth_event_cannot_be_edited(staff_client, user):
     event.refresh_from_db()
     assert response.status_code == 403
     assert event.type == AuthEvent.Type.SIGNUP
+
+
+def test_admin_password_change_leads_to_the_account_page(client):
+    admin = UserFactory(is_staff=True, is_superuser=True)
+    client.force_login(admin)
+
+    response = client.get("/admin/password_change/")
+
+    assert response.status_code == 302
+    assert response["Location"] == "/accounts/password/change/"
