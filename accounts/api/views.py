@@ -3,6 +3,7 @@
 Service errors propagate to accounts.api.errors, which maps them to statuses.
 """
 
+from django.contrib.auth.signals import user_logged_in
 from django.core.cache import cache
 from django.db import connection
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
@@ -18,7 +19,9 @@ from accounts.api import serializers as s
 from accounts.api.pagination import StaffCursorPagination
 from accounts.http import client_of
 
-ERRORS_400 = OpenApiResponse(description="Invalid input: field errors by field name.")
+ERRORS_400 = OpenApiResponse(
+    description='Field errors by field name, or {"detail": ...} for the request.'
+)
 ERROR_401 = OpenApiResponse(
     s.DetailSerializer, description="Missing, invalid or revoked token."
 )
@@ -114,6 +117,7 @@ class SignInApi(PublicApi):
         """Takes an email or username and a password; returns tokens."""
         data = _data(s.SignInSerializer, request)
         result = services.sign_in(**data, client=client_of(request), issue_tokens=True)
+        user_logged_in.send(sender=type(result.user), request=request, user=result.user)
         return token_response(result.tokens, result.user)
 
 
@@ -191,7 +195,7 @@ class ForgotPasswordApi(PublicApi):
 class ResetPasswordApi(PublicApi):
     @extend_schema(
         request=s.ResetPasswordSerializer,
-        responses={200: s.DetailSerializer, 400: OpenApiResponse(s.DetailSerializer)},
+        responses={200: s.DetailSerializer, 400: ERRORS_400},
     )
     def post(self, request):
         """Takes uid, token and new_password from a reset link; sets the password."""
@@ -218,7 +222,7 @@ class ChangePasswordApi(APIView):
 class VerifyEmailApi(PublicApi):
     @extend_schema(
         request=s.VerifyEmailSerializer,
-        responses={200: s.DetailSerializer, 400: OpenApiResponse(s.DetailSerializer)},
+        responses={200: s.DetailSerializer, 400: ERRORS_400},
     )
     def post(self, request):
         """Takes uid and token from a verification link; marks the address verified."""
@@ -312,12 +316,21 @@ class StaffApi(APIView):
 
 class UserListApi(StaffApi):
     @extend_schema(
+        operation_id="users_list",
         parameters=[s.StaffUserQuerySerializer],
         responses={
-            200: s.StaffUserSerializer(many=True),
+            200: inline_serializer(
+                "StaffUserPage",
+                {
+                    "next": serializers.URLField(allow_null=True),
+                    "previous": serializers.URLField(allow_null=True),
+                    "results": s.StaffUserSerializer(many=True),
+                },
+            ),
             400: ERRORS_400,
             401: ERROR_401,
             403: ERROR_403,
+            404: OpenApiResponse(s.DetailSerializer, description="Invalid cursor"),
         },
     )
     def get(self, request):
