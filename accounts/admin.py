@@ -1,14 +1,57 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import (
     AdminPasswordChangeForm,
     AdminUserCreationForm,
     UserChangeForm,
 )
-from django.db import transaction
+from django.core.paginator import Paginator
+from django.db import connections, transaction
+from django.utils.functional import cached_property
 
 from accounts import services
-from accounts.models import AuthEvent, User
+from accounts.errors import PermissionDenied
+from accounts.http import client_of
+from accounts.models import AuthEvent, Tier, User
+
+
+class EstimatedCountPaginator(Paginator):
+    """Pages without an exact COUNT(*) over a big table.
+
+    Counting a million rows reads them all on every changelist view. Unfiltered,
+    PostgreSQL's planner estimate (pg_class.reltuples, kept fresh by autovacuum)
+    is used once the table is big; filtered or searched, counting stops at
+    COUNT_CAP rows, so the last pages of a huge result are not reachable by
+    number (narrow the search instead).
+    """
+
+    COUNT_CAP = 10_000
+
+    @cached_property
+    def count(self):
+        queryset = self.object_list
+        if not queryset.query.where:
+            estimate = _estimated_rows(queryset)
+            if estimate is not None and estimate > self.COUNT_CAP:
+                return estimate
+        return queryset.order_by()[: self.COUNT_CAP].count()
+
+
+def _estimated_rows(queryset) -> int | None:
+    connection = connections[queryset.db]
+    if connection.vendor != "postgresql":
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT reltuples::bigint FROM pg_class WHERE oid = to_regclass(%s)",
+            [connection.ops.quote_name(queryset.model._meta.db_table)],
+        )
+        row = cursor.fetchone()
+    # -1 (or nothing) until the table was first vacuumed or analysed.
+    return row[0] if row and row[0] >= 0 else None
+
+
+PRIVILEGE_FIELDS = ("is_staff", "is_superuser", "groups", "user_permissions")
 
 
 class UserCreationForm(AdminUserCreationForm):
@@ -62,9 +105,10 @@ class UserAdmin(DjangoUserAdmin):
         "is_active",
         "email_verified",
         "is_staff",
+        "tier",
         "date_joined",
     )
-    list_filter = ("is_active", "is_staff", "email_verified", DeletedFilter)
+    list_filter = ("is_active", "is_staff", "email_verified", DeletedFilter, "tier")
     search_fields = ("username", "email", "first_name", "last_name")
     ordering = ("-date_joined",)
     readonly_fields = (
@@ -75,10 +119,22 @@ class UserAdmin(DjangoUserAdmin):
         "token_generation",
     )
     show_full_result_count = False
+    # Facet counts are one COUNT per filter choice over the whole table.
+    show_facets = admin.ShowFacets.NEVER
+    paginator = EstimatedCountPaginator
+    list_select_related = ("tier",)
+    actions = [
+        "activate",
+        "deactivate",
+        "send_password_reset",
+        "revoke_tokens",
+        "mark_email_verified",
+        "restore",
+    ]
     fieldsets = (
         (None, {"fields": ("id", "username", "email", "password")}),
         ("Personal info", {"fields": ("first_name", "last_name")}),
-        ("Status", {"fields": ("is_active", "email_verified", "deleted_at")}),
+        ("Status", {"fields": ("is_active", "email_verified", "deleted_at", "tier")}),
         (
             "Permissions",
             {"fields": ("is_staff", "is_superuser", "groups", "user_permissions")},
@@ -115,6 +171,118 @@ class UserAdmin(DjangoUserAdmin):
                 obj.refresh_from_db(fields=["token_generation"])
             super().save_model(request, obj, form, change)
 
+    def has_change_permission(self, request, obj=None):
+        # Privilege escalation: staff who are not superusers would otherwise set
+        # a superuser's password or lock other staff out (the API's rule too).
+        if (
+            obj is not None
+            and (obj.is_staff or obj.is_superuser)
+            and not request.user.is_superuser
+        ):
+            return False
+        return super().has_change_permission(request, obj)
+
+    def get_readonly_fields(self, request, obj=None):
+        readonly = super().get_readonly_fields(request, obj)
+        if not request.user.is_superuser:
+            # Mass assignment of rights: Django's UserAdmin lets anyone with the
+            # change permission tick is_superuser, on others and on themselves.
+            readonly = (*readonly, *PRIVILEGE_FIELDS)
+        return readonly
+
+    # Actions: each one calls a service per account, which records the event.
+    @admin.action(description="Activate selected accounts", permissions=["change"])
+    def activate(self, request, queryset):
+        self._act(request, queryset, services.activate_user, "activated")
+
+    @admin.action(
+        description="Deactivate selected accounts (ends their sessions)",
+        permissions=["change"],
+    )
+    def deactivate(self, request, queryset):
+        self._act(
+            request,
+            queryset.filter(is_active=True),
+            services.deactivate_user,
+            "deactivated",
+        )
+
+    @admin.action(
+        description="Email a password reset link to selected accounts",
+        permissions=["change"],
+    )
+    def send_password_reset(self, request, queryset):
+        self._act(
+            request,
+            queryset,
+            services.send_password_reset_link,
+            "sent a password reset link",
+        )
+
+    @admin.action(
+        description="Sign selected accounts out everywhere (revoke all tokens)",
+        permissions=["change"],
+    )
+    def revoke_tokens(self, request, queryset):
+        self._act(
+            request, queryset, services.revoke_user_tokens, "signed out everywhere"
+        )
+
+    @admin.action(
+        description="Mark email verified for selected accounts",
+        permissions=["change"],
+    )
+    def mark_email_verified(self, request, queryset):
+        self._act(
+            request,
+            queryset,
+            services.mark_email_verified,
+            "marked as having a verified email",
+        )
+
+    @admin.action(
+        description="Restore selected deleted accounts", permissions=["change"]
+    )
+    def restore(self, request, queryset):
+        self._act(request, queryset, services.restore_user, "restored")
+
+    def _act(self, request, queryset, service, done: str) -> None:
+        changed = unchanged = refused = 0
+        client = client_of(request)
+        for user in queryset.order_by("pk"):
+            try:
+                result = service(actor=request.user, user=user, client=client)
+            except PermissionDenied:
+                refused += 1
+                continue
+            if result is False:
+                unchanged += 1
+            else:
+                changed += 1
+        self.message_user(request, f"{changed} account(s) {done}.", messages.SUCCESS)
+        if unchanged:
+            self.message_user(
+                request,
+                f"{unchanged} account(s) left as they were (nothing to do).",
+                messages.INFO,
+            )
+        if refused:
+            self.message_user(
+                request,
+                f"{refused} staff account(s) skipped: only a superuser may do that.",
+                messages.WARNING,
+            )
+
+
+@admin.register(Tier)
+class TierAdmin(admin.ModelAdmin):
+    """Service levels. Plain edits: a tier is configuration, not an account, and
+    a change takes effect on each account's next API call."""
+
+    list_display = ("name", "rate_limit_per_minute")
+    search_fields = ("name",)
+    ordering = ("name",)
+
 
 @admin.register(AuthEvent)
 class AuthEventAdmin(admin.ModelAdmin):
@@ -124,6 +292,8 @@ class AuthEventAdmin(admin.ModelAdmin):
     list_select_related = ("user",)
     raw_id_fields = ("user",)
     show_full_result_count = False
+    show_facets = admin.ShowFacets.NEVER
+    paginator = EstimatedCountPaginator
 
     def has_add_permission(self, request):
         return False

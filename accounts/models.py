@@ -89,6 +89,25 @@ class User(AbstractBaseUser, PermissionsMixin):
             models.Index(
                 fields=["-date_joined", "-id"], name="accounts_user_joined_idx"
             ),
+            # Staff lists filter on rare values (deleted, inactive, staff) and sort
+            # newest first: partial indexes keep those pages off a full-table walk
+            # at a million rows while costing nothing for ordinary accounts.
+            # (Search uses trigram indexes, PostgreSQL only: migration 0004.)
+            models.Index(
+                fields=["-date_joined", "-id"],
+                condition=Q(deleted_at__isnull=False),
+                name="accounts_user_deleted_idx",
+            ),
+            models.Index(
+                fields=["-date_joined", "-id"],
+                condition=Q(is_active=False),
+                name="accounts_user_inactive_idx",
+            ),
+            models.Index(
+                fields=["-date_joined", "-id"],
+                condition=Q(is_staff=True),
+                name="accounts_user_staff_idx",
+            ),
         ]
 
     def __str__(self):
@@ -162,7 +181,14 @@ class TokenSession(models.Model):
 
     class Meta:
         indexes = [
-            models.Index(fields=["user", "-created_at"], name="accounts_ts_user_idx")
+            models.Index(fields=["user", "-created_at"], name="accounts_ts_user_idx"),
+            # For flushexpiredtokens: it deletes by age, never by user.
+            models.Index(fields=["expires_at"], name="accounts_ts_expires_idx"),
+            models.Index(
+                fields=["revoked_at"],
+                condition=Q(revoked_at__isnull=False),
+                name="accounts_ts_revoked_idx",
+            ),
         ]
 
     def __str__(self):
@@ -188,6 +214,8 @@ class AuthEvent(models.Model):
         PROFILE_UPDATED = "profile_updated"
         ACCOUNT_DELETED = "account_deleted"
         ACCOUNT_DEACTIVATED = "account_deactivated"
+        ACCOUNT_ACTIVATED = "account_activated"
+        ACCOUNT_RESTORED = "account_restored"
 
     id = models.BigAutoField(primary_key=True)
     user = models.ForeignKey(

@@ -704,3 +704,83 @@ def delete_user(*, actor: User, user: User) -> None:
 def _check_privileges(actor: User, changes: dict) -> None:
     if any(name in changes for name in PRIVILEGE_FIELDS) and not actor.is_superuser:
         raise PermissionDenied("Only a superuser can grant or remove staff rights.")
+
+
+def _check_may_manage(actor: User, user: User) -> None:
+    # Privilege escalation: a staff member must not lock out, sign out or bring
+    # back the accounts of other staff or of superusers (delete_user's rule).
+    if (user.is_staff or user.is_superuser) and not actor.is_superuser:
+        raise PermissionDenied("Only a superuser can act on a staff account.")
+
+
+def activate_user(*, actor: User, user: User, client: Client = NO_CLIENT) -> bool:
+    """Let a deactivated account sign in again (its old tokens stay dead).
+    Returns False when there was nothing to do; a deleted account needs
+    restore_user instead."""
+    _check_may_manage(actor, user)
+    if user.is_active or user.deleted_at is not None:
+        return False
+    with transaction.atomic():
+        user.is_active = True
+        user.save(update_fields=["is_active"])
+        _record(user, AuthEvent.Type.ACCOUNT_ACTIVATED, client, by=str(actor.pk))
+    return True
+
+
+def deactivate_user(*, actor: User, user: User, client: Client = NO_CLIENT) -> None:
+    """Stop an account from signing in. Every token and session it holds dies at
+    once, so they stay dead if it is activated again."""
+    _check_may_manage(actor, user)
+    with transaction.atomic():
+        user.is_active = False
+        user.save(update_fields=["is_active"])
+        _revoke_everything(user)
+        _record(user, AuthEvent.Type.ACCOUNT_DEACTIVATED, client, by=str(actor.pk))
+
+
+def restore_user(*, actor: User, user: User, client: Client = NO_CLIENT) -> bool:
+    """Undo a soft delete: the account exists again and may sign in. Tokens from
+    before the deletion stay dead. Returns False for an account not deleted."""
+    _check_may_manage(actor, user)
+    if user.deleted_at is None:
+        return False
+    with transaction.atomic():
+        user.deleted_at = None
+        user.is_active = True
+        user.save(update_fields=["deleted_at", "is_active"])
+        _record(user, AuthEvent.Type.ACCOUNT_RESTORED, client, by=str(actor.pk))
+    return True
+
+
+def revoke_user_tokens(*, actor: User, user: User, client: Client = NO_CLIENT) -> None:
+    """Sign an account out everywhere on its owner's behalf (a lost device, a
+    leaked token): every token and web session dies."""
+    _check_may_manage(actor, user)
+    with transaction.atomic():
+        _revoke_everything(user)
+        _record(user, AuthEvent.Type.SIGNOUT_ALL, client, by=str(actor.pk))
+
+
+def send_password_reset_link(
+    *, actor: User, user: User, client: Client = NO_CLIENT
+) -> bool:
+    """Queue a reset link as if the owner had asked for one. Returns False for an
+    inactive or deleted account: its link would not work."""
+    if not user.is_active or user.deleted_at is not None:
+        return False
+    with transaction.atomic():
+        _record(user, AuthEvent.Type.PASSWORD_RESET_REQUESTED, client, by=str(actor.pk))
+        emails.send_password_reset(user)
+    return True
+
+
+def mark_email_verified(*, actor: User, user: User, client: Client = NO_CLIENT) -> bool:
+    """Vouch for an account's address (checked some other way). Returns False
+    when it was already verified."""
+    if user.email_verified:
+        return False
+    with transaction.atomic():
+        user.email_verified = True
+        user.save(update_fields=["email_verified"])
+        _record(user, AuthEvent.Type.EMAIL_VERIFIED, client, by=str(actor.pk))
+    return True
