@@ -5,6 +5,7 @@ through `refuse_bad_configuration()`, when gunicorn loads the WSGI application, 
 a bad value stops the process instead of becoming a 500 at request time.
 """
 
+import ipaddress
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -147,6 +148,31 @@ def _check_throttle_rates(value: str) -> list[checks.Error]:
                 )
             ]
     return []
+
+
+@checks.register(TAG)
+def check_observability(app_configs=None, **kwargs):
+    errors = []
+    if settings.LOG_FORMAT not in ("json", "text"):
+        errors.append(
+            _error("LOG_FORMAT", f"must be json or text, got {settings.LOG_FORMAT!r}.")
+        )
+    errors += _positive_int("EMAIL_QUEUE_MAX_AGE", settings.EMAIL_QUEUE_MAX_AGE)
+    if settings.METRICS_TOKEN and len(settings.METRICS_TOKEN) < 16:
+        errors.append(_error("METRICS_TOKEN", "must be at least 16 characters long."))
+    for item in settings.METRICS_ALLOWED_IPS.split(","):
+        try:
+            if item.strip():
+                ipaddress.ip_network(item.strip(), strict=False)
+        except ValueError:
+            errors.append(
+                _error(
+                    "METRICS_ALLOWED_IPS",
+                    f"{item.strip()!r} is not an IP address or network "
+                    "(e.g. 10.0.0.0/8), comma-separated.",
+                )
+            )
+    return errors
 
 
 def refuse_bad_configuration() -> None:

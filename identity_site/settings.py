@@ -87,6 +87,10 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: every later line of the request carries its id, and the metrics see
+    # every response, redirects and refusals included.
+    "accounts.observability.RequestIdMiddleware",
+    "accounts.observability.RequestMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
@@ -280,6 +284,9 @@ DEFAULT_FROM_EMAIL = env.str(
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # How long the worker keeps retrying a message that cannot be delivered.
 EMAIL_RETRY_WINDOW = _int("EMAIL_RETRY_WINDOW", 60 * 60 * 2)
+# Readiness (/api/v1/health/ready) fails once a due email has waited this long
+# (seconds) for a worker.
+EMAIL_QUEUE_MAX_AGE = _int("EMAIL_QUEUE_MAX_AGE", 15 * 60)
 
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 
@@ -307,8 +314,9 @@ TRUSTED_PROXY_COUNT = _int("TRUSTED_PROXY_COUNT", 0)
 if TRUSTED_PROXY_COUNT:
     # Only behind a configured proxy: otherwise any client could claim HTTPS.
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-# Load balancers and container probes check liveness over plain HTTP.
-SECURE_REDIRECT_EXEMPT = [r"^api/v1/health"]
+# Load balancers and container probes check liveness, and Prometheus scrapes
+# /metrics, over plain HTTP inside the private network.
+SECURE_REDIRECT_EXEMPT = [r"^api/v1/health", r"^metrics$"]
 # Rates per scope (accounts/throttles.py has the defaults); "off" disables both
 # the rate limits and the lockout (load tests only).
 THROTTLE_RATES = env.str(
@@ -359,21 +367,46 @@ STORAGES = {
 }
 
 # ---------------------------------------------------------------------------
-# Logging
+# Logging & metrics
 # ---------------------------------------------------------------------------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+# json: one object per line, for log storage (the default with DEBUG off);
+# text: for people reading a terminal (the default with DEBUG on).
+LOG_FORMAT = env.str("LOG_FORMAT", default="text" if DEBUG else "json").lower()
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {
+        "request_context": {"()": "accounts.observability.RequestContextFilter"},
+    },
     "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {"()": "accounts.observability.JsonFormatter"},
+        "text": {"()": "accounts.observability.TextFormatter"},
     },
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "plain"},
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "text" if LOG_FORMAT == "text" else "json",
+            "filters": ["request_context"],
+        },
+        "security_metrics": {
+            "class": "accounts.observability.SecurityEventMetricsHandler",
+        },
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
+        # Never below WARNING: with DEBUG on, DEBUG lines carry every SQL
+        # statement with its parameters (password hashes, token ids).
         "django.db.backends": {"level": "WARNING"},
-        "accounts.security": {"level": "INFO"},
+        # Likewise: at DEBUG a missing template variable logs the whole template
+        # context, which for an email holds its reset or verification link.
+        "django.template": {"level": "INFO"},
+        "accounts.security": {"level": "INFO", "handlers": ["security_metrics"]},
     },
 }
+
+# /metrics (Prometheus) answers only a scraper holding METRICS_TOKEN (bearer)
+# and/or calling from METRICS_ALLOWED_IPS (addresses or networks,
+# comma-separated); with neither set it answers 404.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+METRICS_ALLOWED_IPS = env.str("METRICS_ALLOWED_IPS", default="")

@@ -5,6 +5,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from accounts.api.views import JwksApi
+from accounts.observability import metrics_view
 from accounts.web.views import HomeView
 
 urlpatterns = [
@@ -23,6 +24,7 @@ urlpatterns = [
     ),
     path(".well-known/jwks.json", JwksApi.as_view(), name="jwks"),
     path("admin/", admin.site.urls),
+    path("metrics", metrics_view, name="metrics"),
 ]
 
 if settings.BENCH_ENDPOINTS:

@@ -37,6 +37,7 @@ urlpatterns = [
     ),
     path("users/me", views.MeApi.as_view(), name="me"),
     path("health", views.HealthApi.as_view(), name="health"),
+    path("health/ready", views.HealthReadyApi.as_view(), name="health_ready"),
 ]
 
 urlpatterns += [

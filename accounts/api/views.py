@@ -13,7 +13,7 @@ from rest_framework.permissions import AllowAny, IsAdminUser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts import selectors, services, tokens
+from accounts import observability, selectors, services, tokens
 from accounts.api import schema  # noqa: F401  (registers the bearer scheme)
 from accounts.api import serializers as s
 from accounts.api.pagination import StaffCursorPagination
@@ -406,3 +406,26 @@ class UserDetailApi(StaffApi):
         """Deletes an account for good, with its sessions."""
         services.delete_user(actor=request.user, user=selectors.user_by_id(user_id))
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+READINESS = inline_serializer(
+    "Readiness",
+    {
+        "status": serializers.CharField(help_text="ok or unavailable"),
+        "database": serializers.CharField(help_text="ok or unavailable"),
+        "cache": serializers.CharField(help_text="ok or unavailable"),
+        "email_queue": serializers.CharField(
+            help_text="ok, stalled (a due email waited too long) or unavailable"
+        ),
+        "oldest_pending_seconds": serializers.IntegerField(allow_null=True),
+    },
+)
+
+
+class HealthReadyApi(PublicApi):
+    @extend_schema(responses={200: READINESS, 503: READINESS})
+    def get(self, request):
+        """Reports whether this process is ready for traffic: the database and the
+        cache answer, and no email has waited longer than EMAIL_QUEUE_MAX_AGE."""
+        body = observability.readiness()
+        return Response(body, status=200 if body["status"] == "ok" else 503)
