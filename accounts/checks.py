@@ -151,6 +151,72 @@ def _check_throttle_rates(value: str) -> list[checks.Error]:
 
 
 @checks.register(TAG)
+def check_previous_jwt_keys(app_configs=None, **kwargs):
+    """Key rotation: previous keys need an end to their grace period, and must
+    suit the current algorithm (an old key accepted forever, or one that can
+    never match, is a rotation gone wrong)."""
+    from accounts.tokens import load_public_key, parse_previous_keys_until
+
+    errors = []
+    algorithm = settings.JWT_ALGORITHM
+    keys = settings.JWT_PREVIOUS_SIGNING_KEYS
+    files = settings.JWT_PREVIOUS_PUBLIC_KEY_FILES
+    try:
+        until = parse_previous_keys_until(settings.JWT_PREVIOUS_KEYS_UNTIL)
+    except ValueError:
+        errors.append(
+            _error(
+                "JWT_PREVIOUS_KEYS_UNTIL",
+                "must be an ISO-8601 date and time, e.g. 2030-01-31T12:00:00Z; "
+                f"got {settings.JWT_PREVIOUS_KEYS_UNTIL!r}.",
+            )
+        )
+        until = False
+    if (keys or files) and until is None:
+        errors.append(
+            _error(
+                "JWT_PREVIOUS_KEYS_UNTIL",
+                "is required with JWT_PREVIOUS_SIGNING_KEYS or "
+                "JWT_PREVIOUS_PUBLIC_KEY_FILES: when does the grace period end?",
+            )
+        )
+    if keys and algorithm not in SYMMETRIC_ALGORITHMS:
+        errors.append(
+            _error(
+                "JWT_PREVIOUS_SIGNING_KEYS",
+                f"only applies to HS* algorithms; JWT_ALGORITHM is {algorithm}.",
+            )
+        )
+    elif any(len(key) < 32 for key in keys):
+        errors.append(
+            _error(
+                "JWT_PREVIOUS_SIGNING_KEYS", "every key must be at least 32 characters."
+            )
+        )
+    if files and algorithm not in ASYMMETRIC_ALGORITHMS:
+        errors.append(
+            _error(
+                "JWT_PREVIOUS_PUBLIC_KEY_FILES",
+                f"only applies to RS*/ES* algorithms; JWT_ALGORITHM is {algorithm}.",
+            )
+        )
+    elif files:
+        for path in files:
+            try:
+                load_public_key(path)
+            except OSError:
+                problem = "no readable file"
+            except ValueError as exc:
+                problem = f"not a {algorithm} public key ({exc})"
+            else:
+                continue
+            errors.append(
+                _error("JWT_PREVIOUS_PUBLIC_KEY_FILES", f"{problem} at {path!r}.")
+            )
+    return errors
+
+
+@checks.register(TAG)
 def check_observability(app_configs=None, **kwargs):
     errors = []
     if settings.LOG_FORMAT not in ("json", "text"):

@@ -223,6 +223,12 @@ JWT_ALGORITHM = env.str("JWT_ALGORITHM", default="HS256")
 JWT_SIGNING_KEY = env.str("JWT_SIGNING_KEY", default="") or SECRET_KEY
 JWT_PRIVATE_KEY_FILE = env.str("JWT_PRIVATE_KEY_FILE", default="")
 JWT_PUBLIC_KEY_FILE = env.str("JWT_PUBLIC_KEY_FILE", default="")
+# Key rotation: tokens signed with these earlier keys still verify until
+# JWT_PREVIOUS_KEYS_UNTIL (ISO-8601; checked at each verification); new tokens
+# are always signed with the current key. See README "Operations".
+JWT_PREVIOUS_SIGNING_KEYS = env.list("JWT_PREVIOUS_SIGNING_KEYS", default=[])
+JWT_PREVIOUS_PUBLIC_KEY_FILES = env.list("JWT_PREVIOUS_PUBLIC_KEY_FILES", default=[])
+JWT_PREVIOUS_KEYS_UNTIL = env.str("JWT_PREVIOUS_KEYS_UNTIL", default="")
 
 # Signing keys are loaded by accounts.tokens from the JWT_* values above; SimpleJWT
 # itself only supplies the token classes, header parsing and claim names.
