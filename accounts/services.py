@@ -16,7 +16,6 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.contrib.auth import authenticate, password_validation
 from django.contrib.auth.hashers import get_hasher
-from django.contrib.auth.signals import user_logged_in
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
@@ -145,8 +144,9 @@ def sign_in(
     issue_tokens: bool = False,
 ) -> SignedIn:
     """Check credentials (email or username). Updates last_login and records the
-    attempt. One answer for an unknown account and a wrong password, so the
-    response never tells which accounts exist."""
+    attempt; the doors send user_logged_in, which carries the request. One answer
+    for an unknown account and a wrong password, so the response never tells
+    which accounts exist."""
     throttles.hit("signin", client.ip, identifier)
     try:
         throttles.check_lockout(identifier, client.ip)
@@ -179,10 +179,10 @@ def sign_in(
     throttles.clear_failures(identifier, client.ip)
     with transaction.atomic():
         user.last_login = timezone.now()
-        user.save(update_fields=["last_login", "password"])  # password: hash upgrade
+        # (An outdated password hash was already upgraded by check_password.)
+        user.save(update_fields=["last_login"])
         _record(user, AuthEvent.Type.SIGNIN_SUCCEEDED, client)
         tokens = _start_session(user, client) if issue_tokens else None
-    user_logged_in.send(sender=User, request=None, user=user)
     return SignedIn(user=user, tokens=tokens)
 
 
@@ -375,9 +375,11 @@ def reset_password(
     """Set a new password from an emailed link. The link works once; every earlier
     token stops working; queues the password-changed notice. Receiving the link
     proves the mailbox, so the address counts as verified."""
-    user = _user_for_link(uid, token, password_reset_token)
-    _validate_password(new_password, user, field="new_password")
     with transaction.atomic():
+        # The row lock makes two simultaneous uses of one link take turns, so
+        # the second sees the new password hash and is refused.
+        user = _user_for_link(uid, token, password_reset_token, lock=True)
+        _validate_password(new_password, user, field="new_password")
         user.email_verified = True
         _set_password(user, new_password, also=["email_verified"])
         _record(user, AuthEvent.Type.PASSWORD_RESET_COMPLETED, client)
@@ -417,8 +419,8 @@ def _validate_password(password: str, user: User, *, field: str) -> None:
 def verify_email(*, uid: str, token: str, client: Client = NO_CLIENT) -> User:
     """Mark the address verified. The link works once and only for the address it
     was sent to."""
-    user = _user_for_link(uid, token, email_verification_token)
     with transaction.atomic():
+        user = _user_for_link(uid, token, email_verification_token, lock=True)
         user.email_verified = True
         user.save(update_fields=["email_verified"])
         _record(user, AuthEvent.Type.EMAIL_VERIFIED, client)
@@ -439,12 +441,13 @@ def resend_verification(*, email: str, client: Client = NO_CLIENT) -> None:
             emails.send_verification(user)
 
 
-def _user_for_link(uid: str, token: str, generator) -> User:
+def _user_for_link(uid: str, token: str, generator, lock: bool = False) -> User:
     try:
         pk = uuid.UUID(force_str(urlsafe_base64_decode(uid)))
     except (TypeError, ValueError, OverflowError, UnicodeDecodeError):
         raise InvalidToken() from None
-    user = User.objects.filter(pk=pk, is_active=True, deleted_at__isnull=True).first()
+    users = User.objects.select_for_update() if lock else User.objects
+    user = users.filter(pk=pk, is_active=True, deleted_at__isnull=True).first()
     if (
         user is None
         or not isinstance(token, str)
