@@ -414,5 +414,5 @@ LOGGING = {
 # /metrics (Prometheus) answers only a scraper holding METRICS_TOKEN (bearer)
 # and/or calling from METRICS_ALLOWED_IPS (addresses or networks,
 # comma-separated); with neither set it answers 404.
-METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
-METRICS_ALLOWED_IPS = env.str("METRICS_ALLOWED_IPS", default="")
+METRICS_TOKEN = _read("METRICS_TOKEN", env.str, "")
+METRICS_ALLOWED_IPS = _read("METRICS_ALLOWED_IPS", env.str, "")

@@ -138,6 +138,16 @@ def test_user_id_is_in_the_log_line_of_an_authenticated_request(
     assert access["status"] == 200
 
 
+def test_user_id_is_in_the_log_line_of_a_signed_in_page(client, user, json_lines):
+    client.force_login(user)
+
+    client.get("/accounts/profile/")
+
+    (access,) = [line for line in json_lines() if line["logger"] == "accounts.access"]
+    assert access["user_id"] == str(user.pk)
+    assert access["view"] == "accounts:profile"
+
+
 def test_anonymous_request_log_line_has_no_user_id(api_client, json_lines):
     api_client.get("/api/v1/health")
 
