@@ -10,7 +10,7 @@ from django.db import connections, transaction
 from django.utils.functional import cached_property
 
 from accounts import services
-from accounts.errors import PermissionDenied
+from accounts.errors import PermissionDenied, ServiceError
 from accounts.http import client_of
 from accounts.models import AuthEvent, Tier, User
 
@@ -254,6 +254,9 @@ class UserAdmin(DjangoUserAdmin):
                 result = service(actor=request.user, user=user, client=client)
             except PermissionDenied:
                 refused += 1
+                continue
+            except ServiceError as error:
+                self.message_user(request, f"{user}: {error.message}", messages.ERROR)
                 continue
             if result is False:
                 unchanged += 1

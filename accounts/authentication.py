@@ -26,7 +26,8 @@ class JWTAuthentication(authentication.JWTAuthentication):
 
     def get_user(self, validated_token):
         try:
-            user = User.objects.get(pk=validated_token["sub"])
+            # The tier comes along: the per-user throttle reads its rate.
+            user = User.objects.select_related("tier").get(pk=validated_token["sub"])
         except (KeyError, User.DoesNotExist, ValidationError, ValueError) as exc:
             raise AuthenticationFailed(
                 "Token is invalid or expired", code="token_not_valid"

@@ -22,13 +22,23 @@ class UserManager(BaseUserManager):
     use_in_migrations = True
 
     def get_by_natural_key(self, username):
-        return self.get(Exact(Lower("username"), normalize_username(username).lower()))
+        return self.live().get(
+            Exact(Lower("username"), normalize_username(username).lower())
+        )
+
+    def live(self):
+        """Accounts that exist to the outside: not soft-deleted."""
+        return self.filter(deleted_at__isnull=True)
 
     def with_email(self, email: str):
         """Lookup by address ignoring case, through the Lower(email) unique index."""
+        if "\x00" in (email or ""):  # PostgreSQL text cannot hold NUL: no match
+            return self.none()
         return self.filter(Exact(Lower("email"), normalize_email(email)))
 
     def with_username(self, username: str):
+        if "\x00" in (username or ""):
+            return self.none()
         return self.filter(
             Exact(Lower("username"), normalize_username(username).lower())
         )
@@ -39,12 +49,13 @@ class UserManager(BaseUserManager):
         An email match wins over a username that happens to look like an email.
         Soft-deleted accounts are left out: to the outside they do not exist.
         """
+        if "\x00" in (identifier or ""):  # PostgreSQL text cannot hold NUL
+            return None
         email = normalize_email(identifier)
         username = normalize_username(identifier).lower()
         matches = list(
-            self.filter(
-                Q(Exact(Lower("email"), email)) | Q(Exact(Lower("username"), username)),
-                deleted_at__isnull=True,
+            self.live().filter(
+                Q(Exact(Lower("email"), email)) | Q(Exact(Lower("username"), username))
             )[:2]
         )
         matches.sort(key=lambda user: user.email != email)

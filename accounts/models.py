@@ -74,13 +74,18 @@ class User(AbstractBaseUser, PermissionsMixin):
         constraints = [
             # Enforced by the database itself, so concurrent sign-ups cannot both
             # win a check-then-insert race.
+            # Soft-deleted accounts do not hold on to their address or name:
+            # to the outside they do not exist, so signing up again must work
+            # (and must not reveal that a deleted account had them).
             models.UniqueConstraint(
                 Lower("username"),
+                condition=models.Q(deleted_at__isnull=True),
                 name="accounts_user_username_ci_unique",
                 violation_error_message="Username already taken",
             ),
             models.UniqueConstraint(
                 Lower("email"),
+                condition=models.Q(deleted_at__isnull=True),
                 name="accounts_user_email_ci_unique",
                 violation_error_message="Email already registered",
             ),
@@ -117,6 +122,12 @@ class User(AbstractBaseUser, PermissionsMixin):
         super().clean()
         self.username = normalize_username(self.username)
         self.email = normalize_email(self.email)
+
+    def validate_constraints(self, exclude=None):
+        # The unique constraints hold only for live accounts (deleted_at IS
+        # NULL); Django skips a conditional constraint whose condition names an
+        # excluded field, which the admin's forms (no deleted_at) would do.
+        super().validate_constraints(exclude=set(exclude or ()) - {"deleted_at"})
 
     def save(self, *args, **kwargs):
         # Normalise on every save, not only in forms: the unique constraints only

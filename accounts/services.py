@@ -568,7 +568,7 @@ def _invalid_fields(user: User, fields) -> list[FieldError]:
 def _email_taken(email: str, exclude: User | None = None) -> FieldError | None:
     if not email:
         return None
-    matches = User.objects.with_email(email)
+    matches = User.objects.with_email(email).filter(deleted_at__isnull=True)
     if exclude is not None:
         matches = matches.exclude(pk=exclude.pk)
     return EmailTaken() if matches.exists() else None
@@ -577,7 +577,7 @@ def _email_taken(email: str, exclude: User | None = None) -> FieldError | None:
 def _username_taken(username: str, exclude: User | None = None) -> FieldError | None:
     if not username:
         return None
-    matches = User.objects.with_username(username)
+    matches = User.objects.with_username(username).filter(deleted_at__isnull=True)
     if exclude is not None:
         matches = matches.exclude(pk=exclude.pk)
     return UsernameTaken() if matches.exists() else None
@@ -752,6 +752,17 @@ def restore_user(*, actor: User, user: User, client: Client = NO_CLIENT) -> bool
     _check_may_manage(actor, user)
     if user.deleted_at is None:
         return False
+    # Someone may have signed up with the address or name since the deletion.
+    taken = [
+        e
+        for e in (
+            _email_taken(user.email, exclude=user),
+            _username_taken(user.username, exclude=user),
+        )
+        if e
+    ]
+    if taken:
+        raise ValidationFailed.merge(*taken)
     with transaction.atomic():
         user.deleted_at = None
         user.is_active = True
@@ -1049,16 +1060,18 @@ def _without_duplicates(batch: list[_ImportRow], fail) -> list[_ImportRow]:
 def _write_imported(rows: list[_ImportRow]) -> tuple[int, int, list]:
     # Locked until the batch commits, so a concurrent change to one of these
     # accounts is not overwritten with what was read before it.
-    existing = {
-        user.email: user
-        for user in User.objects.select_for_update().filter(
-            In(Lower("email"), [r.user.email for r in rows])
-        )
-    }
+    existing = {}
+    # A live account wins over a soft-deleted one with the same address (the
+    # deleted one no longer holds it); a deleted one alone is refused below.
+    for user in (
+        User.objects.select_for_update()
+        .filter(In(Lower("email"), [r.user.email for r in rows]))
+        .order_by(F("deleted_at").desc(nulls_first=True))
+    ):
+        existing.setdefault(user.email, user)
     owner_of_username = dict(
-        User.objects.filter(
-            In(Lower("username"), [r.user.username.lower() for r in rows])
-        )
+        User.objects.live()
+        .filter(In(Lower("username"), [r.user.username.lower() for r in rows]))
         .annotate(username_lower=Lower("username"))
         .values_list("username_lower", "email")
     )

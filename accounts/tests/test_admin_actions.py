@@ -400,3 +400,23 @@ def test_superusers_grant_staff_rights_in_the_change_form(admin_client):
     plain.refresh_from_db()
     assert response.status_code == 302
     assert plain.is_staff is True
+
+
+def test_restore_is_refused_when_the_email_was_taken_since(client):
+    admin_user = UserFactory(is_staff=True, is_superuser=True)
+    gone = UserFactory(
+        email="ada@example.com", deleted_at=timezone.now(), is_active=False
+    )
+    UserFactory(email="ada@example.com", username="newada")
+    client.force_login(admin_user)
+
+    response = client.post(
+        "/admin/accounts/user/",
+        {"action": "restore", "_selected_action": [str(gone.pk)]},
+        follow=True,
+    )
+
+    assert response.status_code == 200
+    gone.refresh_from_db()
+    assert gone.deleted_at is not None
+    assert "Email already registered" in response.content.decode()

@@ -109,3 +109,20 @@ def test_createsuperuser_noinput_creates_a_working_admin(monkeypatch):
     admin = User.objects.get(username="root")
     assert admin.is_superuser and admin.email == "root@example.com"
     assert admin.check_password("a long admin passphrase")
+
+
+def test_live_accounts_stay_unique_while_deleted_ones_free_their_email():
+    from django.utils import timezone
+
+    UserFactory(email="ada@example.com", deleted_at=timezone.now(), is_active=False)
+    UserFactory(email="ada@example.com", username="ada2")
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        User.objects.create(username="ada3", email="ADA@example.com")
+
+
+def test_lookups_with_a_nul_byte_find_nothing_instead_of_failing():
+    UserFactory(email="ada@example.com")
+
+    assert User.objects.for_login("ada@example.com\x00") is None
+    assert not User.objects.with_email("ada\x00@example.com").exists()

@@ -198,3 +198,16 @@ def test_signup_with_mandatory_verification_withholds_tokens(api_client, setting
     assert set(body) == {"detail", "user"}
     assert body["user"]["email_verified"] is False
     assert not TokenSession.objects.exists()
+
+
+def test_signup_with_a_soft_deleted_accounts_email_and_username_works(api_client):
+    from django.utils import timezone
+
+    gone = UserFactory(username="ada", email="ada@example.com")
+    gone.deleted_at, gone.is_active = timezone.now(), False
+    gone.save()
+
+    response = api_client.post(SIGNUP, signup_body(), format="json")
+
+    assert response.status_code == 201
+    assert User.objects.filter(email="ada@example.com").count() == 2
