@@ -28,7 +28,9 @@ pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[2]
 PG = "postgres://postgres@127.0.0.1:5432"
-DATABASE = "identity_worker_test"
+# The process id keeps concurrent runs on one machine (two checkouts, CI and a
+# developer) from dropping each other's database.
+DATABASE = f"identity_worker_test_{os.getpid()}"
 RECIPIENTS = [f"person{i}@example.com" for i in range(4)]
 DELIVERY_SECONDS = 2.0
 TASK_TABLE = "django_tasks_database_dbtaskresult"
