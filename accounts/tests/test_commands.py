@@ -115,7 +115,7 @@ def test_purge_refuses_a_malformed_age_and_deletes_nothing(long_gone, age):
 
 
 def test_purge_deletes_in_batches(long_gone, monkeypatch):
-    monkeypatch.setattr(services, "HOUSEKEEPING_BATCH", 2)
+    monkeypatch.setattr("accounts.services.housekeeping.HOUSEKEEPING_BATCH", 2)
     UserFactory.create_batch(4, is_active=False, deleted_at=days_ago(60))
 
     out, _ = run("purge_deleted_users", "--execute")
@@ -392,7 +392,7 @@ def test_import_refuses_other_file_types(tmp_path):
 
 
 def test_import_commits_batch_by_batch(tmp_path, monkeypatch):
-    monkeypatch.setattr(services, "IMPORT_BATCH", 2)
+    monkeypatch.setattr("accounts.services.imports.IMPORT_BATCH", 2)
     rows = [
         {"email": f"u{i}@example.com", "username": f"u{i}", "is_active": True}
         for i in range(5)

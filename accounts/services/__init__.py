@@ -1,0 +1,123 @@
+"""The account use cases: every write to an account goes through here.
+
+Both doors (the JSON API and the HTML pages) and the admin call these functions
+and map the errors of accounts.errors to their own output. A service never sees
+a request: callers pass the client's IP and user agent as plain values.
+
+One module per flow; this package exports them all, so callers write
+`services.sign_in(...)` and never need to know which module holds it.
+"""
+
+from accounts.services._base import (
+    NO_CLIENT,
+    PROFILE_FIELDS,
+    Client,
+    SignedIn,
+)
+from accounts.services.housekeeping import (
+    HOUSEKEEPING_BATCH,
+    flush_token_sessions,
+    prune_auth_events,
+    purge_deleted_users,
+)
+from accounts.services.imports import (
+    FALSE_WORDS,
+    IMPORT_BATCH,
+    IMPORT_FIELDS,
+    IMPORT_FLAGS,
+    IMPORTABLE_HASHERS,
+    RAW_BCRYPT,
+    TRUE_WORDS,
+    ImportResult,
+    import_users,
+)
+from accounts.services.passwords import (
+    change_password,
+    check_reset_link,
+    request_password_reset,
+    reset_password,
+)
+from accounts.services.profile import (
+    delete_account,
+    update_profile,
+)
+from accounts.services.sessions import (
+    active_sessions,
+    issue_tokens,
+    refresh,
+    revoke_session,
+    sign_out,
+    sign_out_all,
+)
+from accounts.services.signin import (
+    may_sign_in_unverified,
+    sign_in,
+)
+from accounts.services.signup import (
+    sign_up,
+)
+from accounts.services.staff import (
+    PRIVILEGE_FIELDS,
+    STAFF_FIELDS,
+    activate_user,
+    create_user,
+    deactivate_user,
+    delete_user,
+    mark_email_verified,
+    restore_user,
+    revoke_user_tokens,
+    send_password_reset_link,
+    update_user,
+)
+from accounts.services.verification import (
+    resend_verification,
+    verify_email,
+)
+
+__all__ = [
+    "Client",
+    "FALSE_WORDS",
+    "HOUSEKEEPING_BATCH",
+    "IMPORTABLE_HASHERS",
+    "IMPORT_BATCH",
+    "IMPORT_FIELDS",
+    "IMPORT_FLAGS",
+    "ImportResult",
+    "NO_CLIENT",
+    "PRIVILEGE_FIELDS",
+    "PROFILE_FIELDS",
+    "RAW_BCRYPT",
+    "STAFF_FIELDS",
+    "SignedIn",
+    "TRUE_WORDS",
+    "activate_user",
+    "active_sessions",
+    "change_password",
+    "check_reset_link",
+    "create_user",
+    "deactivate_user",
+    "delete_account",
+    "delete_user",
+    "flush_token_sessions",
+    "import_users",
+    "issue_tokens",
+    "mark_email_verified",
+    "may_sign_in_unverified",
+    "prune_auth_events",
+    "purge_deleted_users",
+    "refresh",
+    "request_password_reset",
+    "resend_verification",
+    "reset_password",
+    "restore_user",
+    "revoke_session",
+    "revoke_user_tokens",
+    "send_password_reset_link",
+    "sign_in",
+    "sign_out",
+    "sign_out_all",
+    "sign_up",
+    "update_profile",
+    "update_user",
+    "verify_email",
+]

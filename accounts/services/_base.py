@@ -1,0 +1,177 @@
+"""Pieces every flow shares: the client value, field checks, audit, revocation."""
+
+import hashlib
+import logging
+import uuid
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.contrib.auth import password_validation
+from django.core.exceptions import ValidationError
+from django.db.models import F
+from django.utils import timezone
+from django.utils.encoding import force_str
+from django.utils.http import urlsafe_base64_decode
+
+from accounts.errors import (
+    EmailTaken,
+    FieldError,
+    InvalidToken,
+    UsernameTaken,
+    WeakPassword,
+)
+from accounts.models import AuthEvent, TokenSession, User
+from accounts.tokens import (
+    TokenPair,
+)
+
+security_log = logging.getLogger("accounts.security")
+
+
+PROFILE_FIELDS = ("username", "email", "first_name", "last_name")
+
+
+@dataclass(frozen=True)
+class Client:
+    """Where a request came from, for the audit trail and the sessions list."""
+
+    ip: str | None = None
+    user_agent: str = ""
+
+
+NO_CLIENT = Client()
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    user: User
+    tokens: TokenPair | None
+
+
+def _revoke_everything(user: User) -> None:
+    """Kill every earlier token (access and refresh) and every web session.
+
+    Must run inside the caller's transaction. The counter is bumped in the
+    database (F expression), so concurrent revocations never undo each other.
+    """
+    User.objects.filter(pk=user.pk).update(token_generation=F("token_generation") + 1)
+    user.refresh_from_db(fields=["token_generation"])
+    TokenSession.objects.filter(user=user, revoked_at__isnull=True).update(
+        revoked_at=timezone.now()
+    )
+
+
+def _set_password(user: User, password: str, also: list[str] = ()) -> None:
+    user.set_password(password)
+    user.save(update_fields=["password", *also])
+    _revoke_everything(user)
+
+
+def _validate_password(password: str, user: User, *, field: str) -> None:
+    if not isinstance(password, str) or not password:
+        raise WeakPassword(field, [("This field may not be blank.", "blank")])
+    try:
+        password_validation.validate_password(password, user)
+    except ValidationError as exc:
+        raise WeakPassword(
+            field,
+            [
+                (force_str(e.message % (e.params or {})), e.code or "invalid")
+                for e in exc.error_list
+            ],
+        ) from None
+
+
+def _user_for_link(uid: str, token: str, generator, lock: bool = False) -> User:
+    try:
+        pk = uuid.UUID(force_str(urlsafe_base64_decode(uid)))
+    except (TypeError, ValueError, OverflowError, UnicodeDecodeError):
+        raise InvalidToken() from None
+    users = User.objects.select_for_update() if lock else User.objects
+    user = users.filter(pk=pk, is_active=True, deleted_at__isnull=True).first()
+    if (
+        user is None
+        or not isinstance(token, str)
+        or not generator.check_token(user, token)
+    ):
+        raise InvalidToken()
+    return user
+
+
+def _invalid_fields(user: User, fields) -> list[FieldError]:
+    """Model-level shape checks (lengths, email syntax, username characters), so
+    any caller, not only the forms and serializers, gets a clean error."""
+    errors = []
+    for name in fields:
+        value = getattr(user, name)
+        if not isinstance(value, str):
+            errors.append(FieldError("Not a valid string.", code="invalid", field=name))
+        elif any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
+            errors.append(
+                FieldError(
+                    "Control characters are not allowed.", code="invalid", field=name
+                )
+            )
+    if errors:
+        return errors
+    try:
+        user.clean_fields(
+            exclude=[f.name for f in User._meta.fields if f.name not in fields]
+        )
+    except ValidationError as exc:
+        for name, items in exc.error_dict.items():
+            for item in items:
+                message = force_str(item.message % (item.params or {}))
+                errors.append(
+                    FieldError(message, code=item.code or "invalid", field=name)
+                )
+    return errors
+
+
+def _email_taken(email: str, exclude: User | None = None) -> FieldError | None:
+    if not email:
+        return None
+    matches = User.objects.with_email(email).filter(deleted_at__isnull=True)
+    if exclude is not None:
+        matches = matches.exclude(pk=exclude.pk)
+    return EmailTaken() if matches.exists() else None
+
+
+def _username_taken(username: str, exclude: User | None = None) -> FieldError | None:
+    if not username:
+        return None
+    matches = User.objects.with_username(username).filter(deleted_at__isnull=True)
+    if exclude is not None:
+        matches = matches.exclude(pk=exclude.pk)
+    return UsernameTaken() if matches.exists() else None
+
+
+def _identifier_hash(identifier: str) -> str:
+    # Failed sign-ins are logged without the identifier itself (it may be a
+    # password typed into the wrong field); a keyed hash still correlates them.
+    digest = hashlib.blake2b(
+        (identifier or "").strip().lower().encode(),
+        key=settings.SECRET_KEY.encode()[:64],
+        digest_size=8,
+    )
+    return digest.hexdigest()
+
+
+def _record(user: User | None, event: str, client: Client, **detail) -> None:
+    AuthEvent.objects.create(
+        user=user,
+        type=event,
+        ip=client.ip,
+        user_agent=client.user_agent[:400],
+        detail=detail,
+    )
+    security_log.info(
+        "%s",
+        event,
+        extra={
+            "event": str(event),
+            "user_id": str(user.pk) if user else None,
+            "client_ip": client.ip,
+            **detail,
+        },
+    )

@@ -1,0 +1,95 @@
+"""Changing and deleting one's own account."""
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from accounts import emails
+from accounts.errors import (
+    EmailTaken,
+    IncorrectPassword,
+    ValidationFailed,
+)
+from accounts.models import AuthEvent, User
+from accounts.services._base import (
+    NO_CLIENT,
+    PROFILE_FIELDS,
+    Client,
+    _email_taken,
+    _invalid_fields,
+    _record,
+    _revoke_everything,
+    _username_taken,
+)
+
+
+def update_profile(*, user: User, client: Client = NO_CLIENT, **changes) -> User:
+    """Change username, email or names. A new email address must be verified
+    again: queues a verification to it and a notice to the old one."""
+    unknown = set(changes) - set(PROFILE_FIELDS)
+    if unknown:
+        raise ValidationFailed(
+            {
+                name: [("This field cannot be changed here.", "read_only")]
+                for name in sorted(unknown)
+            }
+        )
+    old_email = user.email
+    for name, value in changes.items():
+        setattr(user, name, value)
+    user.clean()
+    email_changed = user.email != old_email
+    errors = _invalid_fields(user, list(changes))
+    if errors:
+        user.refresh_from_db()
+        raise ValidationFailed.merge(*errors)
+    if "email" in changes:
+        errors.append(_email_taken(user.email, exclude=user))
+    if "username" in changes:
+        errors.append(_username_taken(user.username, exclude=user))
+    errors = [e for e in errors if e]
+    if errors:
+        user.refresh_from_db()
+        raise ValidationFailed.merge(*errors)
+    if email_changed:
+        user.email_verified = False
+    try:
+        with transaction.atomic():
+            user.save(update_fields=[*changes, "email_verified"])
+            if email_changed:
+                _record(user, AuthEvent.Type.EMAIL_CHANGED, client)
+                emails.send_verification(user)
+                emails.send_email_changed(user, old_email=old_email)
+            elif changes:
+                _record(
+                    user, AuthEvent.Type.PROFILE_UPDATED, client, fields=sorted(changes)
+                )
+    except IntegrityError:
+        user.refresh_from_db()
+        raise ValidationFailed.merge(
+            *[
+                e
+                for e in (
+                    _email_taken(changes.get("email", ""), exclude=user),
+                    _username_taken(changes.get("username", ""), exclude=user),
+                )
+                if e
+            ]
+            or [EmailTaken()]
+        ) from None
+    return user
+
+
+def delete_account(*, user: User, password: str, client: Client = NO_CLIENT) -> None:
+    """Soft-delete the account after the password confirms it: it is deactivated,
+    every token and session dies, and to the outside it no longer exists."""
+    if not password or not user.check_password(
+        password[: settings.PASSWORD_MAX_LENGTH + 1]
+    ):
+        raise IncorrectPassword(field="password", message="Incorrect password")
+    with transaction.atomic():
+        user.deleted_at = timezone.now()
+        user.is_active = False
+        user.save(update_fields=["deleted_at", "is_active"])
+        _revoke_everything(user)
+        _record(user, AuthEvent.Type.ACCOUNT_DELETED, client)

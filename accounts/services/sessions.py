@@ -1,0 +1,152 @@
+"""API sessions: issuing, rotating and revoking token pairs."""
+
+import uuid
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from rest_framework_simplejwt.exceptions import TokenError
+
+from accounts import throttles
+from accounts.errors import (
+    InvalidRefreshToken,
+    NotYourToken,
+    RefreshTokenReused,
+    SessionNotFound,
+)
+from accounts.models import AuthEvent, TokenSession, User
+from accounts.services._base import NO_CLIENT, Client, _record, _revoke_everything
+from accounts.tokens import (
+    GENERATION_CLAIM,
+    SESSION_CLAIM,
+    RefreshToken,
+    TokenPair,
+    mint_pair,
+)
+
+
+def issue_tokens(*, user: User, client: Client = NO_CLIENT) -> TokenPair:
+    """Start a new API session for an already authenticated user."""
+    with transaction.atomic():
+        return _start_session(user, client)
+
+
+def _start_session(user: User, client: Client) -> TokenPair:
+    session_id = str(uuid.uuid4())
+    pair, jti = mint_pair(user, session_id=session_id)
+    now = timezone.now()
+    TokenSession.objects.create(
+        id=session_id,
+        user=user,
+        refresh_jti=jti,
+        created_at=now,
+        last_used_at=now,
+        expires_at=now + timedelta(days=settings.REFRESH_TOKEN_EXPIRE_DAYS),
+        ip=client.ip,
+        user_agent=client.user_agent[:400],
+    )
+    return pair
+
+
+def refresh(*, refresh_token: str, client: Client = NO_CLIENT) -> TokenPair:
+    """Rotate a refresh token: the presented one stops working.
+
+    Presenting a token that was already rotated means two parties hold it (theft):
+    every session of the user is revoked, access tokens included.
+    """
+    throttles.hit("refresh", client.ip)
+    payload = _decode_refresh(refresh_token)
+    reused_by = None
+    with transaction.atomic():
+        session = (
+            TokenSession.objects.select_for_update()
+            .select_related("user")
+            .filter(pk=payload.get(SESSION_CLAIM))
+            .first()
+        )
+        if (
+            session is None
+            or session.revoked_at
+            or session.expires_at <= timezone.now()
+        ):
+            raise InvalidRefreshToken()
+        user = session.user
+        if not _is_current(user, payload):
+            raise InvalidRefreshToken()
+        if payload["jti"] != session.refresh_jti:
+            _revoke_everything(user)
+            _record(user, AuthEvent.Type.TOKEN_REUSE, client, session=str(session.pk))
+            reused_by = user
+        else:
+            pair, jti = mint_pair(user, session_id=str(session.pk))
+            now = timezone.now()
+            session.refresh_jti = jti
+            session.last_used_at = now
+            session.expires_at = now + timedelta(
+                days=settings.REFRESH_TOKEN_EXPIRE_DAYS
+            )
+            session.save(update_fields=["refresh_jti", "last_used_at", "expires_at"])
+    if reused_by is not None:
+        # Raised after the commit, so the revocation is not rolled back with it.
+        raise RefreshTokenReused()
+    return pair
+
+
+def sign_out(*, user: User, refresh_token: str, client: Client = NO_CLIENT) -> None:
+    """End the session a refresh token belongs to. Signing out somebody else's
+    token is refused and revokes nothing."""
+    payload = _decode_refresh(refresh_token)
+    if payload.get("sub") != str(user.pk):
+        raise NotYourToken()
+    with transaction.atomic():
+        revoked = TokenSession.objects.filter(
+            pk=payload.get(SESSION_CLAIM), user=user, revoked_at__isnull=True
+        ).update(revoked_at=timezone.now())
+        if revoked:
+            _record(user, AuthEvent.Type.SIGNOUT, client)
+
+
+def sign_out_all(*, user: User, client: Client = NO_CLIENT) -> None:
+    """Revoke every token and session of the user, web sessions included."""
+    with transaction.atomic():
+        _revoke_everything(user)
+        _record(user, AuthEvent.Type.SIGNOUT_ALL, client)
+
+
+def active_sessions(*, user: User):
+    return TokenSession.objects.filter(
+        user=user, revoked_at__isnull=True, expires_at__gt=timezone.now()
+    ).order_by("-last_used_at")
+
+
+def revoke_session(*, user: User, session_id, client: Client = NO_CLIENT) -> None:
+    """Revoke one API session of the user's; another user's is "not found"."""
+    with transaction.atomic():
+        try:
+            session_id = uuid.UUID(str(session_id))
+        except ValueError:
+            raise SessionNotFound() from None
+        revoked = (
+            active_sessions(user=user)
+            .filter(pk=session_id)
+            .update(revoked_at=timezone.now())
+        )
+        if not revoked:
+            raise SessionNotFound()
+        _record(user, AuthEvent.Type.SESSION_REVOKED, client, session=str(session_id))
+
+
+def _decode_refresh(raw: str) -> dict:
+    try:
+        return RefreshToken(raw).payload
+    except (TokenError, TypeError, ValueError):
+        raise InvalidRefreshToken() from None
+
+
+def _is_current(user: User, payload: dict) -> bool:
+    return (
+        user.is_active
+        and user.deleted_at is None
+        and payload.get(GENERATION_CLAIM) == user.token_generation
+    )
