@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.encoding import force_str
@@ -18,12 +19,11 @@ from accounts.errors import (
     FieldError,
     InvalidToken,
     UsernameTaken,
+    ValidationFailed,
     WeakPassword,
 )
 from accounts.models import AuthEvent, TokenSession, User
-from accounts.tokens import (
-    TokenPair,
-)
+from accounts.tokens import TokenPair
 
 security_log = logging.getLogger("accounts.security")
 
@@ -175,3 +175,40 @@ def _record(user: User | None, event: str, client: Client, **detail) -> None:
             **detail,
         },
     )
+
+
+def _taken(user: User, exclude: User | None = None) -> list[FieldError]:
+    errors = (
+        _email_taken(user.email, exclude=exclude),
+        _username_taken(user.username, exclude=exclude),
+    )
+    return [error for error in errors if error]
+
+
+def _prepare_account(user: User, password: str | None) -> None:
+    """Check a new account before anything is written: field shapes, then
+    uniqueness, then the password, all reported together. Hashes the password
+    here, outside any transaction (no lock is held while Argon2 runs)."""
+    user.clean()
+    errors = _invalid_fields(user, PROFILE_FIELDS) or _taken(user)
+    if password is not None:
+        try:
+            _validate_password(password, user, field="password")
+        except WeakPassword as weak:
+            errors.append(weak)
+    if errors:
+        raise ValidationFailed.merge(*errors)
+    user.set_password(password)
+
+
+def _insert_account(user: User) -> None:
+    """Insert a prepared account inside the caller's transaction.
+
+    The pre-check gave friendly errors; the unique constraints settle the race
+    two simultaneous sign-ups would otherwise both win (the insert runs in a
+    savepoint, so the caller's transaction survives the IntegrityError)."""
+    try:
+        with transaction.atomic():
+            user.save()
+    except IntegrityError:
+        raise ValidationFailed.merge(*(_taken(user) or [EmailTaken()])) from None

@@ -1,24 +1,16 @@
 """Creating an account."""
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 
 from accounts import emails, throttles
-from accounts.errors import (
-    EmailTaken,
-    ValidationFailed,
-    WeakPassword,
-)
 from accounts.models import AuthEvent, User
 from accounts.services._base import (
     NO_CLIENT,
-    PROFILE_FIELDS,
     Client,
     SignedIn,
-    _email_taken,
-    _invalid_fields,
+    _insert_account,
+    _prepare_account,
     _record,
-    _username_taken,
-    _validate_password,
 )
 from accounts.services.sessions import _start_session
 from accounts.services.signin import may_sign_in_unverified
@@ -41,32 +33,9 @@ def sign_up(
     user = User(
         email=email, username=username, first_name=first_name, last_name=last_name
     )
-    user.clean()
-    errors = _invalid_fields(user, PROFILE_FIELDS)
-    if not errors:
-        errors = [
-            e for e in (_email_taken(user.email), _username_taken(user.username)) if e
-        ]
-    try:
-        _validate_password(password, user, field="password")
-    except WeakPassword as weak:
-        errors.append(weak)
-    if errors:
-        raise ValidationFailed.merge(*errors)
-    user.set_password(password)
-
+    _prepare_account(user, password)
     with transaction.atomic():
-        try:
-            # A savepoint: the unique constraints settle races the pre-check lost.
-            with transaction.atomic():
-                user.save()
-        except IntegrityError:
-            taken = [
-                e
-                for e in (_email_taken(user.email), _username_taken(user.username))
-                if e
-            ]
-            raise ValidationFailed.merge(*(taken or [EmailTaken()])) from None
+        _insert_account(user)
         _record(user, AuthEvent.Type.SIGNUP, client)
         emails.send_welcome(user)
         tokens = None

@@ -1,13 +1,11 @@
 """What staff do to other accounts (staff API and admin)."""
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 
 from accounts import emails
 from accounts.errors import (
-    EmailTaken,
     PermissionDenied,
     ValidationFailed,
-    WeakPassword,
 )
 from accounts.models import AuthEvent, User
 from accounts.services._base import (
@@ -15,11 +13,11 @@ from accounts.services._base import (
     PROFILE_FIELDS,
     Client,
     _email_taken,
-    _invalid_fields,
+    _insert_account,
+    _prepare_account,
     _record,
     _revoke_everything,
     _username_taken,
-    _validate_password,
     security_log,
 )
 from accounts.services.profile import update_profile
@@ -51,31 +49,10 @@ def create_user(
     link) is queued."""
     _check_privileges(actor, fields)
     user = User(email=email, username=username, **fields)
-    user.clean()
-    errors = _invalid_fields(user, PROFILE_FIELDS)
-    if not errors:
-        errors = [
-            e for e in (_email_taken(user.email), _username_taken(user.username)) if e
-        ]
-    if password:
-        try:
-            _validate_password(password, user, field="password")
-        except WeakPassword as weak:
-            errors.append(weak)
-    if errors:
-        raise ValidationFailed.merge(*errors)
-    user.set_password(password or None)
+    # No password: an unusable one, and the owner sets theirs from the link.
+    _prepare_account(user, password or None)
     with transaction.atomic():
-        try:
-            with transaction.atomic():
-                user.save()
-        except IntegrityError:
-            taken = [
-                e
-                for e in (_email_taken(user.email), _username_taken(user.username))
-                if e
-            ]
-            raise ValidationFailed.merge(*(taken or [EmailTaken()])) from None
+        _insert_account(user)
         _record(user, AuthEvent.Type.SIGNUP, client, created_by=str(actor.pk))
         if not password:
             emails.send_set_password(user)

@@ -12,7 +12,6 @@ from django.core.management.base import CommandError
 from django.test import override_settings
 from django.utils import timezone
 
-from accounts import services
 from accounts.models import AuthEvent, TokenSession, User
 from accounts.tests.factories import PASSWORD, UserFactory
 
