@@ -21,7 +21,7 @@ pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[2]
 PG = "postgres://postgres@127.0.0.1:5432"
-DATABASE = "identity_multiprocess_test"
+DATABASE = f"identity_multiprocess_test_{os.getpid()}"  # concurrent runs stay apart
 REDIS_URL = "redis://127.0.0.1:6379/14"
 
 
