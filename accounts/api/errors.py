@@ -2,6 +2,7 @@
 
 import logging
 
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
 from django.db import DatabaseError
 from rest_framework import status
 from rest_framework.exceptions import ErrorDetail
@@ -28,6 +29,12 @@ STATUS_BY_ERROR = [
 def exception_handler(exc, context):
     if isinstance(exc, errors.ServiceError):
         return _service_error_response(exc)
+    if isinstance(exc, RequestDataTooBig | TooManyFieldsSent):
+        # Django refuses oversize bodies before parsing; answer in JSON, not HTML.
+        return Response(
+            {"detail": ErrorDetail("Request body too large.", "too_large")},
+            status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+        )
     if isinstance(exc, DatabaseError):
         # A database outage is a 503 the client may retry, never a traceback.
         logger.error("database error during %s", context.get("view"), exc_info=exc)

@@ -1,3 +1,5 @@
+import json
+
 import pytest
 from django.core import mail
 
@@ -211,3 +213,13 @@ def test_signup_with_a_soft_deleted_accounts_email_and_username_works(api_client
 
     assert response.status_code == 201
     assert User.objects.filter(email="ada@example.com").count() == 2
+
+
+def test_signup_refuses_a_body_over_the_size_limit_with_json_413(api_client):
+    body = json.dumps(signup_body()) + " " * 100_000
+
+    response = api_client.post(SIGNUP, body, content_type="application/json")
+
+    assert response.status_code == 413
+    assert response.json() == {"detail": "Request body too large."}
+    assert not User.objects.exists()
