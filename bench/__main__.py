@@ -92,7 +92,14 @@ def parse_args(argv=None) -> argparse.Namespace:
         "--wait-idle",
         type=float,
         default=60,
-        help="seconds to wait at most for other programs to leave the CPU idle",
+        help="seconds to wait at most, before starting, for other programs to "
+        "leave the CPU idle",
+    )
+    parser.add_argument(
+        "--wait-idle-each",
+        type=float,
+        default=20,
+        help="the same before each measured run (0: never wait)",
     )
     parser.add_argument(
         "--run-id", default=secrets.token_hex(8), help=argparse.SUPPRESS
@@ -171,6 +178,7 @@ def main(argv=None) -> int:
             base_users=args.users,
             scale_users=args.scale_users,
             log=log,
+            wait_idle=args.wait_idle_each,
             profile={k.strip() for k in args.profile.split(",") if k.strip()},
         )
         print(
@@ -218,6 +226,7 @@ def main(argv=None) -> int:
             "wrk": {"connections": args.connections, "threads": args.threads},
             "duration_s": args.duration,
             "warmup_s": args.warmup,
+            "wait_idle_s": [args.wait_idle, args.wait_idle_each],
             "users": args.users,
             "scale_users": args.scale_users,
             "scenarios": sorted(args.scenarios),

@@ -36,6 +36,7 @@ def test_bench_runs_the_ceiling_scenario_and_cleans_up(tmp_path):
         "--duration=2",
         "--warmup=0",
         "--wait-idle=0",
+        "--wait-idle-each=0",
         "--sqlite",
         f"--output-dir={tmp_path / 'results'}",
         f"--work-dir={tmp_path / 'work'}",
