@@ -250,3 +250,17 @@ class AuthEvent(models.Model):
 
     def __str__(self):
         return f"{self.type} at {self.created_at:%Y-%m-%d %H:%M:%S}"
+
+
+class RateCounter(models.Model):
+    """A throttle or lockout counter, for deployments whose shared cache is the
+    database: Django's database cache increments by read-then-write, which lets
+    parallel attempts slip past a limit. Rows are locked while they change.
+    (With Redis, counters live in Redis and this table stays empty.)"""
+
+    key = models.CharField(max_length=100, primary_key=True)
+    count = models.PositiveIntegerField(default=0)
+    expires_at = models.DateTimeField(db_index=True)
+
+    def __str__(self):
+        return f"{self.key}={self.count}"

@@ -2,7 +2,8 @@
 
 Counts live in the cache every process shares (Redis in production), so limits
 hold across all web processes. Counting uses `cache.incr` (atomic on Redis and on
-the local-memory cache of the tests), never read-then-write: fifty parallel
+the local-memory cache of the tests), or a locked row when the shared cache is the
+database (accounts.models.RateCounter), never read-then-write: fifty parallel
 attempts cannot all read the same count and slip past the limit.
 
 THROTTLE_RATES=off turns off both the rate limits and the lockout (load tests).
@@ -13,12 +14,17 @@ import logging
 import math
 import time
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import cache, caches
+from django.core.cache.backends.db import DatabaseCache
+from django.db import transaction
+from django.utils import timezone
 from rest_framework.throttling import BaseThrottle
 
 from accounts.errors import ServiceUnavailable, Throttled
+from accounts.models import RateCounter
 
 logger = logging.getLogger("accounts.security")
 
@@ -76,6 +82,8 @@ def _count(key: str, period: int) -> int:
     """Increment a counter that expires with its window; fail closed when the
     cache is down (an outage must not switch the brute-force protection off)."""
     try:
+        if _counts_in_database():
+            return _count_in_database(key, period)
         cache.add(key, 0, timeout=period)
         try:
             return cache.incr(key)
@@ -85,6 +93,43 @@ def _count(key: str, period: int) -> int:
     except Exception as exc:
         logger.error("throttle cache unavailable: %s", type(exc).__name__)
         raise ServiceUnavailable() from exc
+
+
+def _current(key: str) -> int:
+    if _counts_in_database():
+        row = RateCounter.objects.filter(key=key, expires_at__gt=timezone.now()).first()
+        return row.count if row else 0
+    return cache.get(key, 0)
+
+
+def _forget(key: str) -> None:
+    if _counts_in_database():
+        RateCounter.objects.filter(key=key).delete()
+    else:
+        cache.delete(key)
+
+
+def _counts_in_database() -> bool:
+    return isinstance(caches["default"], DatabaseCache)  # `cache` is only a proxy
+
+
+def _count_in_database(key: str, period: int) -> int:
+    """An atomic increment on the database: the row lock (or SQLite's write
+    lock) makes parallel attempts take turns instead of reading the same count."""
+    now = timezone.now()
+    with transaction.atomic():
+        row, created = RateCounter.objects.select_for_update().get_or_create(
+            key=key,
+            defaults={"count": 1, "expires_at": now + timedelta(seconds=period)},
+        )
+        if created:
+            return 1
+        if row.expires_at <= now:
+            row.count, row.expires_at = 1, now + timedelta(seconds=period)
+        else:
+            row.count += 1
+        row.save(update_fields=["count", "expires_at"])
+        return row.count
 
 
 def hit(scope: str, *subjects: str | None) -> None:
@@ -117,7 +162,7 @@ def check_lockout(identifier: str, ip: str | None) -> None:
     if not enabled():
         return
     try:
-        failures = cache.get(_lockout_key(identifier, ip), 0)
+        failures = _current(_lockout_key(identifier, ip))
     except Exception as exc:
         logger.error("lockout cache unavailable: %s", type(exc).__name__)
         raise ServiceUnavailable() from exc
@@ -132,7 +177,7 @@ def record_failure(identifier: str, ip: str | None) -> None:
 
 def clear_failures(identifier: str, ip: str | None) -> None:
     if enabled():
-        cache.delete(_lockout_key(identifier, ip))
+        _forget(_lockout_key(identifier, ip))
 
 
 class UserRateThrottle(BaseThrottle):

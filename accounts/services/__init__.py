@@ -16,6 +16,7 @@ from accounts.services._base import (
 )
 from accounts.services.housekeeping import (
     HOUSEKEEPING_BATCH,
+    flush_rate_counters,
     flush_token_sessions,
     prune_auth_events,
     purge_deleted_users,
@@ -75,6 +76,7 @@ from accounts.services.verification import (
 )
 
 __all__ = [
+    "flush_rate_counters",
     "Client",
     "FALSE_WORDS",
     "HOUSEKEEPING_BATCH",

@@ -5,7 +5,7 @@ from datetime import datetime
 from django.db import transaction
 from django.db.models import Q
 
-from accounts.models import AuthEvent, TokenSession, User
+from accounts.models import AuthEvent, RateCounter, TokenSession, User
 from accounts.services._base import security_log
 
 HOUSEKEEPING_BATCH = 1000
@@ -36,6 +36,12 @@ def flush_token_sessions(*, ended_before: datetime) -> int:
         Q(expires_at__lt=ended_before) | Q(revoked_at__lt=ended_before)
     )
     return _delete_in_batches(sessions)
+
+
+def flush_rate_counters(*, now: datetime) -> int:
+    """Delete throttle counters whose window has passed (database-cache
+    deployments only; with Redis the counters expire there by themselves)."""
+    return _delete_in_batches(RateCounter.objects.filter(expires_at__lte=now))
 
 
 def prune_auth_events(*, created_before: datetime, execute: bool = False) -> int:

@@ -126,6 +126,20 @@ def test_purge_deletes_in_batches(long_gone, monkeypatch):
 # ---------------------------------------------------------------------------
 # flushexpiredtokens
 # ---------------------------------------------------------------------------
+def test_flushexpiredtokens_deletes_expired_rate_counters_only():
+    from accounts.models import RateCounter
+
+    RateCounter.objects.create(key="old", count=3, expires_at=days_ago(1))
+    RateCounter.objects.create(
+        key="live", count=3, expires_at=timezone.now() + timedelta(minutes=5)
+    )
+
+    out, _ = run("flushexpiredtokens")
+
+    assert "1 expired rate counter(s)" in out
+    assert list(RateCounter.objects.values_list("key", flat=True)) == ["live"]
+
+
 def test_flushexpiredtokens_deletes_sessions_ended_more_than_a_day_ago(user):
     expired_long_ago = session(user, expires_at=days_ago(3))
     revoked_long_ago = session(
@@ -141,7 +155,7 @@ def test_flushexpiredtokens_deletes_sessions_ended_more_than_a_day_ago(user):
 
     out, _ = run("flushexpiredtokens")
 
-    assert "Deleted 2 ended session(s)." in out
+    assert "Deleted 2 ended session(s)" in out
     assert set(TokenSession.objects.values_list("pk", flat=True)) == {
         active.pk,
         just_expired.pk,

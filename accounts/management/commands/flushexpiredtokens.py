@@ -11,8 +11,14 @@ GRACE = timedelta(days=1)
 
 
 class Command(BaseCommand):
-    help = "Delete API sessions that expired or were revoked more than a day ago."
+    help = (
+        "Delete API sessions that ended more than a day ago, and expired rate counters."
+    )
 
     def handle(self, *args, **options):
-        count = services.flush_token_sessions(ended_before=timezone.now() - GRACE)
-        self.stdout.write(f"Deleted {count} ended session(s).")
+        now = timezone.now()
+        count = services.flush_token_sessions(ended_before=now - GRACE)
+        counters = services.flush_rate_counters(now=now)
+        self.stdout.write(
+            f"Deleted {count} ended session(s) and {counters} expired rate counter(s)."
+        )

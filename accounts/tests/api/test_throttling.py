@@ -153,7 +153,16 @@ def test_forgot_password_flood_on_one_address_from_many_ips_is_throttled():
 
 
 @pytest.mark.django_db(transaction=True)
-def test_parallel_wrong_passwords_never_exceed_the_limit():
+@pytest.mark.parametrize(
+    "backend",
+    [
+        "django.core.cache.backends.locmem.LocMemCache",
+        # Without Redis the shared cache is the database: counts go to locked rows.
+        "django.core.cache.backends.db.DatabaseCache",
+    ],
+)
+def test_parallel_wrong_passwords_never_exceed_the_limit(settings, backend):
+    settings.CACHES = {"default": {"BACKEND": backend, "LOCATION": "identity_cache"}}
     user = UserFactory()
     barrier = threading.Barrier(50)
     codes = []
@@ -199,3 +208,24 @@ def test_authenticated_api_is_throttled_per_user(settings, auth_api_client):
     codes = [auth_api_client.get("/api/v1/users/me").status_code for _ in range(4)]
 
     assert codes == [200, 200, 200, 429]
+
+
+@pytest.mark.django_db
+def test_lockout_holds_when_the_shared_cache_is_the_database(settings):
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "identity_cache",
+        }
+    }
+    settings.THROTTLE_RATES = "signin=1000/min"
+    settings.LOCKOUT_THRESHOLD = 3
+    user = UserFactory()
+    for _ in range(3):
+        signin(user.email, "wrong password")
+
+    locked = signin(user.email, PASSWORD)
+    with time_machine.travel(timezone.now() + timezone.timedelta(minutes=16)):
+        later = signin(user.email, PASSWORD)
+
+    assert (locked.status_code, later.status_code) == (429, 200)
