@@ -123,6 +123,8 @@ def service_environment(
             "JWT_ALGORITHM": "HS256",
             # Tokens minted during preparation must outlive the whole run.
             "ACCESS_TOKEN_EXPIRE_MINUTES": "120",
+            # Security events still log (their logger is pinned at INFO); the
+            # per-request access line does not (see the README's Performance).
             "LOG_LEVEL": "WARNING",
             "PYTHONUNBUFFERED": "1",
             RUN_ID_VARIABLE: run_id,
@@ -197,7 +199,7 @@ def _signal_group(pgid: int, signum: int) -> None:
 
 
 def start_group(name: str, command: list[str], env, log: Path) -> Group:
-    with log.open("ab") as out:
+    with log.open("wb") as out:  # a run's logs replace the last run's
         process = subprocess.Popen(
             command,
             cwd=ROOT,
