@@ -53,11 +53,10 @@ class UserManager(BaseUserManager):
             return None
         email = normalize_email(identifier)
         username = normalize_username(identifier).lower()
-        matches = list(
-            self.live().filter(
-                Q(Exact(Lower("email"), email)) | Q(Exact(Lower("username"), username))
-            )[:2]
-        )
+        match = Q(Exact(Lower("username"), username))
+        if "@" in identifier:  # without one it cannot be an address: one probe
+            match |= Q(Exact(Lower("email"), email))
+        matches = list(self.live().filter(match)[:2])
         matches.sort(key=lambda user: user.email != email)
         return matches[0] if matches else None
 

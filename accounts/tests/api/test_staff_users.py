@@ -264,3 +264,12 @@ def test_delete_hard_deletes_the_account(staff):
 
     assert response.status_code == 204
     assert not User.objects.filter(pk=user.pk).exists()
+
+
+def test_list_search_with_a_whole_address_finds_exactly_that_account(staff):
+    ada = UserFactory(email="ada@example.com")
+    UserFactory(email="xada@example.com")
+
+    rows = staff.get(USERS, {"search": "ADA@example.com"}).json()["results"]
+
+    assert [row["id"] for row in rows] == [str(ada.pk)]
