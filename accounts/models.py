@@ -94,6 +94,9 @@ class User(AbstractBaseUser, PermissionsMixin):
             models.Index(
                 fields=["-date_joined", "-id"], name="accounts_user_joined_idx"
             ),
+            # The unique indexes cover live accounts only; staff lookups by
+            # address (and imports) include deleted ones and need this one.
+            models.Index(Lower("email"), name="accounts_user_email_lower_idx"),
             # Staff lists filter on rare values (deleted, inactive, staff) and sort
             # newest first: partial indexes keep those pages off a full-table walk
             # at a million rows while costing nothing for ordinary accounts.
