@@ -1,3 +1,5 @@
+import re
+
 import pytest
 from django.conf import settings
 from django.test import override_settings
@@ -68,3 +70,15 @@ def auth_api_client(tokens):
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {tokens['access_token']}")
     return client
+
+
+def pytest_collection_modifyitems(config, items):
+    """Scale tests seed a million rows: they run only when `-m` names them.
+    (`-m "not browser"` replaces pytest.ini's `-m "not scale"`, so the marker
+    expression alone would let them ride along with an ordinary run.)"""
+    if re.search(r"(?<!not )\bscale\b", config.getoption("markexpr") or ""):
+        return
+    scale = [item for item in items if item.get_closest_marker("scale")]
+    if scale:
+        config.hook.pytest_deselected(items=scale)
+        items[:] = [item for item in items if not item.get_closest_marker("scale")]

@@ -4,7 +4,6 @@ Run on PostgreSQL only (`-m scale`); the plans are printed with `-s`:
     DATABASE_URL=postgres://... pytest -m scale accounts/tests/test_scale.py -s
 """
 
-import re
 import time
 
 import pytest
@@ -45,14 +44,6 @@ SELECT
     CASE WHEN i %% 5000 = 0 THEN now() - interval '40 days' END, 0, NULL
 FROM generate_series(1, %(count)s) AS i
 """
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _only_when_asked_for(request):
-    # `-m "not browser"` replaces pytest.ini's `-m "not scale"`; seeding a
-    # million rows must never ride along with an ordinary run.
-    if not re.search(r"(?<!not )\bscale\b", request.config.getoption("markexpr")):
-        pytest.skip("a scale test: select it with -m scale")
 
 
 @pytest.fixture(scope="module")
