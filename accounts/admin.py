@@ -158,18 +158,35 @@ class UserAdmin(DjangoUserAdmin):
     )
 
     def save_model(self, request, obj, form, change):
-        deactivating = change and "is_active" in form.changed_data and not obj.is_active
-        with transaction.atomic():
-            if deactivating:
-                # Through the service, so every token dies now rather than at its
-                # expiry, and stays dead if the account is reactivated later.
-                services.update_user(
-                    actor=request.user,
-                    user=User.objects.get(pk=obj.pk),
-                    is_active=False,
-                )
-                obj.refresh_from_db(fields=["token_generation"])
-            super().save_model(request, obj, form, change)
+        """Through the services, so an account made or edited here follows the
+        API's rules: a signup event and, without a password, a set-password
+        email; a new address unverified until its owner confirms it (unless
+        staff tick "email verified" in the same save: a box left ticked from
+        the old address does not count); deactivation ending every token."""
+        client = client_of(request)
+        if not change:
+            password = (
+                form.cleaned_data.get("password1")
+                if form.cleaned_data.get("set_usable_password")
+                else None
+            )
+            services.add_user(
+                actor=request.user, user=obj, password=password, client=client
+            )
+            return
+        changes = {
+            name: form.cleaned_data[name]
+            for name in form.changed_data
+            if name in services.STAFF_FIELDS
+        }
+        if changes:
+            services.update_user(
+                actor=request.user,
+                user=User.objects.get(pk=obj.pk),
+                client=client,
+                **changes,
+            )
+            obj.refresh_from_db(fields=[*changes, "email_verified", "token_generation"])
 
     def has_change_permission(self, request, obj=None):
         # Privilege escalation: staff who are not superusers would otherwise set

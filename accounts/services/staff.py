@@ -49,6 +49,16 @@ def create_user(
     link) is queued."""
     _check_privileges(actor, fields)
     user = User(email=email, username=username, **fields)
+    return add_user(actor=actor, user=user, password=password, client=client)
+
+
+def add_user(
+    *, actor: User, user: User, password: str | None, client: Client = NO_CLIENT
+) -> User:
+    """create_user for an account another door has already built (the admin's
+    add form): the same checks, the same event, the same set-password email."""
+    if (user.is_staff or user.is_superuser) and not actor.is_superuser:
+        raise PermissionDenied("Only a superuser can grant or remove staff rights.")
     # No password: an unusable one, and the owner sets theirs from the link.
     _prepare_account(user, password or None)
     with transaction.atomic():
@@ -71,6 +81,7 @@ def update_user(
         if name not in PROFILE_FIELDS and name in changes
     }
     deactivating = flags.get("is_active") is False and user.is_active
+    activating = flags.get("is_active") is True and not user.is_active
     with transaction.atomic():
         if changes:
             update_profile(user=user, client=client, **changes)
@@ -81,6 +92,8 @@ def update_user(
         if deactivating:
             _revoke_everything(user)
             _record(user, AuthEvent.Type.ACCOUNT_DEACTIVATED, client, by=str(actor.pk))
+        elif activating:
+            _record(user, AuthEvent.Type.ACCOUNT_ACTIVATED, client, by=str(actor.pk))
     return user
 
 

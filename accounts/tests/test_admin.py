@@ -177,6 +177,40 @@ def test_add_page_refuses_an_email_taken_in_another_case(staff_client):
     assert not User.objects.filter(username="another").exists()
 
 
+def test_add_page_records_who_created_the_account(staff_client, superuser, mailoutbox):
+    staff_client.post(
+        f"{USERS}add/",
+        {
+            "username": "grace",
+            "email": "grace@example.com",
+            "usable_password": "true",
+            "password1": NEW_PASSWORD,
+            "password2": NEW_PASSWORD,
+        },
+    )
+
+    created = User.objects.get(username="grace")
+    (event,) = AuthEvent.objects.filter(user=created, type=AuthEvent.Type.SIGNUP)
+    assert event.detail["created_by"] == str(superuser.pk)
+    assert mailoutbox == []
+
+
+def test_add_page_without_a_password_emails_a_set_password_link(
+    staff_client, mailoutbox
+):
+    response = staff_client.post(
+        f"{USERS}add/",
+        {"username": "grace", "email": "grace@example.com", "usable_password": "false"},
+    )
+
+    created = User.objects.get(username="grace")
+    assert response.status_code == 302
+    assert not created.has_usable_password()
+    (message,) = mailoutbox
+    assert message.to == ["grace@example.com"]
+    assert "/accounts/password/reset/" in message.body
+
+
 def test_change_page_renders_without_showing_the_password_hash(staff_client, user):
     response = staff_client.get(f"{USERS}{user.pk}/change/")
 
@@ -196,6 +230,38 @@ def test_change_page_saves_edited_fields(staff_client, user):
     assert response["Location"] == USERS
     assert user.first_name == "Augusta"
     assert user.email_verified is False
+
+
+def test_changing_the_email_unverifies_it_and_writes_to_both_addresses(
+    staff_client, user, mailoutbox
+):
+    old = user.email
+    assert user.email_verified
+
+    staff_client.post(
+        f"{USERS}{user.pk}/change/", change_form_data(user, email="new@example.com")
+    )
+
+    user.refresh_from_db()
+    assert user.email == "new@example.com"
+    assert user.email_verified is False
+    assert sorted(m.to[0] for m in mailoutbox) == sorted([old, "new@example.com"])
+    assert AuthEvent.objects.filter(
+        user=user, type=AuthEvent.Type.EMAIL_CHANGED
+    ).exists()
+
+
+def test_staff_may_vouch_for_a_new_address_by_ticking_verified(staff_client):
+    user = UserFactory(email_verified=False)
+
+    staff_client.post(
+        f"{USERS}{user.pk}/change/",
+        change_form_data(user, email="new@example.com", email_verified="on"),
+    )
+
+    user.refresh_from_db()
+    assert user.email == "new@example.com"
+    assert user.email_verified is True
 
 
 def test_change_page_refuses_a_username_taken_in_another_case(staff_client, user):
@@ -289,9 +355,10 @@ def test_deactivating_in_the_admin_ends_tokens_for_good(
     user.refresh_from_db()
     assert user.is_active is True
     assert auth_api_client.get("/api/v1/users/me").status_code == 401
-    assert AuthEvent.objects.filter(
-        user=user, type=AuthEvent.Type.ACCOUNT_DEACTIVATED
-    ).exists()
+    assert {
+        AuthEvent.Type.ACCOUNT_DEACTIVATED,
+        AuthEvent.Type.ACCOUNT_ACTIVATED,
+    } <= set(AuthEvent.objects.filter(user=user).values_list("type", flat=True))
 
 
 def test_editing_a_name_in_the_admin_leaves_tokens_working(
