@@ -89,6 +89,24 @@ def other_cpu(before, after) -> float:
     return round(other / capacity, 3) if capacity else 0.0
 
 
+def cpu_ticks() -> tuple[int, int]:
+    """(stolen, total) CPU ticks of all cores since boot, from /proc/stat.
+    Stolen: time the hypervisor ran other guests while this one had work, which
+    slows every figure alike and which no process of this machine shows."""
+    try:
+        line = Path("/proc/stat").read_text().split("\n", 1)[0]
+    except OSError:
+        return 0, 0
+    # cpu user nice system idle iowait irq softirq steal (guest time is in user)
+    values = [int(v) for v in line.split()[1:9]]
+    return (values[7] if len(values) == 8 else 0), sum(values)
+
+
+def steal_share(before: tuple[int, int], after: tuple[int, int]) -> float:
+    total = after[1] - before[1]
+    return round((after[0] - before[0]) / total, 3) if total > 0 else 0.0
+
+
 def wait_until_quiet(limit_seconds: float, threshold: float = 0.10) -> float:
     """Wait (at most `limit_seconds`) for other programs to leave the CPU alone;
     the share they used in the last probe."""

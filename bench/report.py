@@ -115,8 +115,8 @@ def targets(rows: dict[str, dict], hash_result: dict | None, memory: dict) -> li
 def markdown(result: dict) -> str:
     lines = [
         "| scenario | users | req/s | p50 ms | p99 ms | errors | CPU ms/req "
-        "| other CPU |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|",
+        "| other CPU | steal |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for row in result["scenarios"]:
         users = f"{row['users']:,}" if row.get("users") else ""
@@ -124,13 +124,14 @@ def markdown(result: dict) -> str:
             lines.append(
                 f"| {row['label']} ({row['processes']} processes; p50 = one "
                 f"verification) | | {row['rps']:.1f} | {row['single_ms']:.1f} | | 0 "
-                f"| {row.get('cpu_ms', '')} | {_share(row)} |"
+                f"| {row.get('cpu_ms', '')} | {_share(row)} | {_share(row, 'steal')} |"
             )
             continue
         label = row["label"].split(" @ ")[0]
         lines.append(
             f"| {label} | {users} | {row['rps']:.1f} | {row['p50_ms']:.2f} "
-            f"| {row['p99_ms']:.2f} | {row['errors']} | {_cpu(row)} | {_share(row)} |"
+            f"| {row['p99_ms']:.2f} | {row['errors']} | {_cpu(row)} | {_share(row)} "
+            f"| {_share(row, 'steal')} |"
         )
     workers = result.get("memory", {}).get("workers", [])
     if workers:
@@ -158,8 +159,8 @@ def _cpu(row: dict) -> str:
     return "" if own is None else f"{own:.2f}"
 
 
-def _share(row: dict) -> str:
-    share = row.get("other_cpu")
+def _share(row: dict, key: str = "other_cpu") -> str:
+    share = row.get(key)
     return "" if share is None else f"{share:.0%}"
 
 

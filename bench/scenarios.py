@@ -88,10 +88,11 @@ class Context:
         self.quiet()
         if warmup and self.warmup > 0:
             wrk_run(self.warmup)
-        before = machine.snapshot()
+        before, ticks_before = machine.snapshot(), machine.cpu_ticks()
         run = wrk_run(self.seconds)
-        after = machine.snapshot()
+        after, ticks_after = machine.snapshot(), machine.cpu_ticks()
         run.extra["other_cpu"] = machine.other_cpu(before, after)
+        run.extra["steal"] = machine.steal_share(ticks_before, ticks_after)
         run.extra["cpu_ms_per_request"] = self.cpu_per_request(before, after, run)
         self.service.check_running()
         if key in self.profile:
@@ -159,9 +160,10 @@ def hash_capacity(ctx: Context) -> None:
     """Verifications per second of the first hasher on every core: the ceiling
     for sign-in, which verifies one hash per request."""
     ctx.quiet()
-    before = machine.snapshot()
+    before, ticks_before = machine.snapshot(), machine.cpu_ticks()
     result = hashing.measure(ctx.seconds)
     result["other_cpu"] = machine.other_cpu(before, machine.snapshot())
+    result["steal"] = machine.steal_share(ticks_before, machine.cpu_ticks())
     ctx.hash = result
     row = Row("hash", "hash", f"hash: {result['parameters']}", None, extra=result)
     ctx.rows.append(row)
@@ -293,11 +295,24 @@ def scale_large(ctx: Context) -> None:
 
 
 def _scale_rows(ctx: Context, stage: str) -> None:
-    """signin, me and the staff list at the current population. The staff list:
-    the first page of a search matching every seeded account, a page DEEP_PAGES
-    `next` links further, and a search matching one account."""
+    """The ceiling, signin, me and the staff list at the current population.
+    The staff list: the first page of a search matching every account, a page
+    DEEP_PAGES `next` links further, and a search matching one account."""
     if not ctx.staff_token:
         ctx.staff_token = population.staff_access_token()
+    # The machine's own speed at this stage: the stages run minutes apart, and
+    # a host that slowed down between them (see `steal`) would pass for a
+    # population effect.
+    run = ctx.drive(f"scale.{stage}.ceiling", "/bench/ceiling", "get.lua")
+    ctx.add(
+        Row(
+            f"scale.{stage}.ceiling",
+            "scale",
+            _label("ceiling: GET /bench/ceiling", ctx, "scale"),
+            ctx.population,
+            run,
+        )
+    )
     ctx.add(_signin_row(ctx, f"scale.{stage}.signin", "scale"))
     ctx.add(_me_row(ctx, f"scale.{stage}.me", "scale"))
     staff = ctx.token_file("staff", [ctx.staff_token])
