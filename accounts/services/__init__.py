@@ -45,6 +45,7 @@ from accounts.services.profile import (
 from accounts.services.sessions import (
     active_sessions,
     issue_tokens,
+    record_browser_sign_out,
     refresh,
     revoke_session,
     sign_out,
@@ -109,6 +110,7 @@ __all__ = [
     "may_sign_in_unverified",
     "prune_auth_events",
     "purge_deleted_users",
+    "record_browser_sign_out",
     "refresh",
     "request_password_reset",
     "resend_verification",

@@ -107,6 +107,13 @@ def sign_out(*, user: User, refresh_token: str, client: Client = NO_CLIENT) -> N
             _record(user, AuthEvent.Type.SIGNOUT, client)
 
 
+def record_browser_sign_out(*, user: User, client: Client = NO_CLIENT) -> None:
+    """A browser session ended by its owner. Django ends the session itself;
+    this puts the sign-out in the audit trail beside the API's, so the security
+    page shows where the account stopped being used as well as where it began."""
+    _record(user, AuthEvent.Type.SIGNOUT, client, door="web")
+
+
 def sign_out_all(*, user: User, client: Client = NO_CLIENT) -> None:
     """Revoke every token and session of the user, web sessions included."""
     with transaction.atomic():

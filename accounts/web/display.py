@@ -42,6 +42,8 @@ _SYSTEMS = [
 
 
 def event_label(event: AuthEvent) -> str:
+    if event.type == AuthEvent.Type.SIGNOUT and event.detail.get("door") == "web":
+        return "Signed out"
     return EVENT_LABELS.get(event.type, event.get_type_display())
 
 

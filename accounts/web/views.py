@@ -149,6 +149,10 @@ class SignOutView(LogoutView):
     next_page = "home"
 
     def post(self, request, *args, **kwargs):
+        if request.user.is_authenticated:
+            services.record_browser_sign_out(
+                user=request.user, client=client_of(request)
+            )
         response = super().post(request, *args, **kwargs)
         messages.info(request, "You are signed out.")
         return response
