@@ -148,6 +148,9 @@ def main(argv=None) -> int:
         run_id=args.run_id,
     )
     print(f"bench: {database.engine} {database.name}, work files in {work_dir}")
+    # What is served is what the tree holds when the service starts; an edit
+    # made while the run goes on is not in the figures.
+    source = _source()
     other_cpu = machine.wait_until_quiet(args.wait_idle) if args.wait_idle else None
     started = datetime.now(UTC)
     database.create()
@@ -213,7 +216,7 @@ def main(argv=None) -> int:
     result = {
         "date": started.isoformat(timespec="seconds"),
         "seconds": round((datetime.now(UTC) - started).total_seconds()),
-        "source": _source(),
+        "source": source,
         "machine": machine_facts,
         "config": {
             "database": database.engine,
