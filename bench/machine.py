@@ -102,9 +102,20 @@ def cpu_ticks() -> tuple[int, int]:
     return (values[7] if len(values) == 8 else 0), sum(values)
 
 
-def steal_share(before: tuple[int, int], after: tuple[int, int]) -> float:
-    total = after[1] - before[1]
-    return round((after[0] - before[0]) / total, 3) if total > 0 else 0.0
+def sample():
+    """What `interference` compares: the processes, and the machine's ticks."""
+    return snapshot(), cpu_ticks()
+
+
+def interference(before, after) -> dict[str, float]:
+    """What else slowed the machine between two samples: the share of it other
+    programs used, and the share the hypervisor stole."""
+    (stolen_before, total_before), (stolen_after, total_after) = before[1], after[1]
+    total = total_after - total_before
+    return {
+        "other_cpu": other_cpu(before[0], after[0]),
+        "steal": round((stolen_after - stolen_before) / total, 3) if total > 0 else 0.0,
+    }
 
 
 def wait_until_quiet(limit_seconds: float, threshold: float = 0.10) -> float:

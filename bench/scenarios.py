@@ -88,12 +88,11 @@ class Context:
         self.quiet()
         if warmup and self.warmup > 0:
             wrk_run(self.warmup)
-        before, ticks_before = machine.snapshot(), machine.cpu_ticks()
+        before = machine.sample()
         run = wrk_run(self.seconds)
-        after, ticks_after = machine.snapshot(), machine.cpu_ticks()
-        run.extra["other_cpu"] = machine.other_cpu(before, after)
-        run.extra["steal"] = machine.steal_share(ticks_before, ticks_after)
-        run.extra["cpu_ms_per_request"] = self.cpu_per_request(before, after, run)
+        after = machine.sample()
+        run.extra.update(machine.interference(before, after))
+        run.extra["cpu_ms_per_request"] = self.cpu_per_request(before[0], after[0], run)
         self.service.check_running()
         if key in self.profile:
             if not warmup:
@@ -160,10 +159,9 @@ def hash_capacity(ctx: Context) -> None:
     """Verifications per second of the first hasher on every core: the ceiling
     for sign-in, which verifies one hash per request."""
     ctx.quiet()
-    before, ticks_before = machine.snapshot(), machine.cpu_ticks()
+    before = machine.sample()
     result = hashing.measure(ctx.seconds)
-    result["other_cpu"] = machine.other_cpu(before, machine.snapshot())
-    result["steal"] = machine.steal_share(ticks_before, machine.cpu_ticks())
+    result.update(machine.interference(before, machine.sample()))
     ctx.hash = result
     row = Row("hash", "hash", f"hash: {result['parameters']}", None, extra=result)
     ctx.rows.append(row)
@@ -176,8 +174,15 @@ def hash_capacity(ctx: Context) -> None:
 
 def ceiling(ctx: Context) -> None:
     """The plain view through the same middleware: the limit for any request."""
-    run = ctx.drive("ceiling", "/bench/ceiling", "get.lua")
-    ctx.add(Row("ceiling", "ceiling", "ceiling: GET /bench/ceiling", None, run))
+    ctx.add(_ceiling_row(ctx, "ceiling", "ceiling"))
+
+
+def _ceiling_row(ctx: Context, key: str, scenario: str) -> Row:
+    run = ctx.drive(key, "/bench/ceiling", "get.lua")
+    label = "ceiling: GET /bench/ceiling"
+    if scenario == "scale":
+        return Row(key, scenario, _label(label, ctx, scenario), ctx.population, run)
+    return Row(key, scenario, label, None, run)
 
 
 def me(ctx: Context) -> None:
@@ -303,16 +308,7 @@ def _scale_rows(ctx: Context, stage: str) -> None:
     # The machine's own speed at this stage: the stages run minutes apart, and
     # a host that slowed down between them (see `steal`) would pass for a
     # population effect.
-    run = ctx.drive(f"scale.{stage}.ceiling", "/bench/ceiling", "get.lua")
-    ctx.add(
-        Row(
-            f"scale.{stage}.ceiling",
-            "scale",
-            _label("ceiling: GET /bench/ceiling", ctx, "scale"),
-            ctx.population,
-            run,
-        )
-    )
+    ctx.add(_ceiling_row(ctx, f"scale.{stage}.ceiling", "scale"))
     ctx.add(_signin_row(ctx, f"scale.{stage}.signin", "scale"))
     ctx.add(_me_row(ctx, f"scale.{stage}.me", "scale"))
     staff = ctx.token_file("staff", [ctx.staff_token])

@@ -57,8 +57,7 @@ def add_user(
 ) -> User:
     """create_user for an account another door has already built (the admin's
     add form): the same checks, the same event, the same set-password email."""
-    if (user.is_staff or user.is_superuser) and not actor.is_superuser:
-        raise PermissionDenied("Only a superuser can grant or remove staff rights.")
+    _check_privileges(actor, [name for name in PRIVILEGE_FIELDS if getattr(user, name)])
     # No password: an unusable one, and the owner sets theirs from the link.
     _prepare_account(user, password or None)
     with transaction.atomic():
