@@ -5,11 +5,10 @@ from django.contrib.auth import authenticate
 from django.contrib.auth.models import Permission
 from django.test import Client
 from django.utils import timezone
-from rest_framework.test import APIClient
 
 from accounts.admin import EstimatedCountPaginator
 from accounts.models import AuthEvent, Tier, TokenSession, User
-from accounts.tests.factories import PASSWORD, UserFactory
+from accounts.tests.factories import PASSWORD, UserFactory, api_client_signed_in_as
 
 pytestmark = pytest.mark.django_db
 
@@ -47,17 +46,6 @@ def act(client, action, *users):
         {"action": action, "_selected_action": [str(u.pk) for u in users]},
         follow=True,
     )
-
-
-def api_client_signed_in_as(user):
-    client = APIClient()
-    tokens = client.post(
-        "/api/v1/auth/signin",
-        {"email": user.email, "password": PASSWORD},
-        format="json",
-    ).json()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {tokens['access_token']}")
-    return client
 
 
 def events(user, event_type):

@@ -6,7 +6,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from accounts.models import TokenSession, User
-from accounts.tests.factories import PASSWORD, UserFactory
+from accounts.tests.factories import UserFactory, api_client_signed_in_as
 
 pytestmark = pytest.mark.django_db
 
@@ -14,15 +14,7 @@ USERS = "/api/v1/users"
 
 
 def client_for(user=None):
-    client = APIClient()
-    if user is not None:
-        body = client.post(
-            "/api/v1/auth/signin",
-            {"email": user.email, "password": PASSWORD},
-            format="json",
-        ).json()
-        client.credentials(HTTP_AUTHORIZATION=f"Bearer {body['access_token']}")
-    return client
+    return APIClient() if user is None else api_client_signed_in_as(user)
 
 
 @pytest.fixture

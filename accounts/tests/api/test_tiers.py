@@ -2,10 +2,9 @@
 
 import pytest
 from django.core.exceptions import ValidationError
-from rest_framework.test import APIClient
 
 from accounts.models import Tier, User
-from accounts.tests.factories import PASSWORD, UserFactory
+from accounts.tests.factories import UserFactory, api_client_signed_in_as
 
 pytestmark = pytest.mark.django_db
 
@@ -20,15 +19,7 @@ def gold():
 
 @pytest.fixture
 def staff_client():
-    staff = UserFactory(is_staff=True)
-    client = APIClient()
-    tokens = client.post(
-        "/api/v1/auth/signin",
-        {"email": staff.email, "password": PASSWORD},
-        format="json",
-    ).json()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {tokens['access_token']}")
-    return client
+    return api_client_signed_in_as(UserFactory(is_staff=True))
 
 
 def test_staff_list_shows_each_accounts_tier_by_name(staff_client, gold):
