@@ -59,7 +59,7 @@ logconfig_dict = {
     },
     "formatters": {
         "generic": {
-            "()": "accounts.observability."
+            "()": "accounts.observability.logs."
             + ("TextFormatter" if _log_format == "text" else "JsonFormatter")
         }
     },

@@ -9,8 +9,10 @@ class AccountsConfig(AppConfig):
         from django.contrib import admin
         from django.contrib.auth.models import update_last_login
         from django.contrib.auth.signals import user_logged_in
+        from django_tasks.signals import task_enqueued
 
         from accounts import checks  # noqa: F401  (registers the system checks)
+        from accounts.observability.metrics import count_queued_email
         from accounts.web.forms import AdminSignInForm
 
         # accounts.services.sign_in owns last_login; Django's receiver would
@@ -23,6 +25,8 @@ class AccountsConfig(AppConfig):
         # (every other session and token revoked, notice emailed), not through
         # the admin's bare form.
         admin.site.password_change = _change_password_page
+        # Emails are counted as they are queued, by whichever process queues them.
+        task_enqueued.connect(count_queued_email, dispatch_uid="accounts.email_queued")
 
 
 def _change_password_page(request, extra_context=None):

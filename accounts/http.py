@@ -4,6 +4,8 @@ import ipaddress
 
 from django.conf import settings
 
+from accounts.client import Client
+
 
 def client_ip(request) -> str | None:
     """The client's address: the connection's, or the one the configured number of
@@ -29,8 +31,6 @@ def user_agent(request) -> str:
     return request.META.get("HTTP_USER_AGENT", "")[:400]
 
 
-def client_of(request):
+def client_of(request) -> Client:
     """The request's origin as the plain value the services take."""
-    from accounts.services import Client
-
     return Client(ip=client_ip(request), user_agent=user_agent(request))

@@ -17,7 +17,8 @@ from django.conf import settings
 from django.utils import timezone
 from django_tasks import task
 
-from accounts import emails, observability
+from accounts import emails
+from accounts.observability import metrics
 
 logger = logging.getLogger(__name__)
 
@@ -63,7 +64,7 @@ def send_account_email(
         logger.info(
             "email %s to user %s skipped: nothing to send", notification, user_id
         )
-        observability.count_email("skipped")
+        metrics.count_email("skipped")
         return "skipped"
     try:
         message.send()
@@ -75,7 +76,7 @@ def send_account_email(
                 user_id,
                 _describe(exc),
             )
-            observability.count_email("failed")
+            metrics.count_email("failed")
             raise EmailNotDelivered(f"recipient refused: {_describe(exc)}") from exc
         deadline = first + timedelta(seconds=settings.EMAIL_RETRY_WINDOW)
         if now >= deadline:
@@ -87,7 +88,7 @@ def send_account_email(
                 first.isoformat(),
                 _describe(exc),
             )
-            observability.count_email("failed")
+            metrics.count_email("failed")
             raise EmailNotDelivered(
                 f"gave up after {attempt} attempts since {first.isoformat()}: "
                 f"{_describe(exc)}"
@@ -109,10 +110,10 @@ def send_account_email(
             retry.id,
             retry_at.isoformat(),
         )
-        observability.count_email("retried")
+        metrics.count_email("retried")
         return f"retrying as {retry.id}"
     logger.info("email %s to user %s sent (attempt %d)", notification, user_id, attempt)
-    observability.count_email("sent")
+    metrics.count_email("sent")
     return "sent"
 
 

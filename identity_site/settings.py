@@ -89,8 +89,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # First: every later line of the request carries its id, and the metrics see
     # every response, redirects and refusals included.
-    "accounts.observability.RequestIdMiddleware",
-    "accounts.observability.RequestMetricsMiddleware",
+    "accounts.observability.logs.RequestIdMiddleware",
+    "accounts.observability.metrics.RequestMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
@@ -383,11 +383,11 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {
-        "request_context": {"()": "accounts.observability.RequestContextFilter"},
+        "request_context": {"()": "accounts.observability.logs.RequestContextFilter"},
     },
     "formatters": {
-        "json": {"()": "accounts.observability.JsonFormatter"},
-        "text": {"()": "accounts.observability.TextFormatter"},
+        "json": {"()": "accounts.observability.logs.JsonFormatter"},
+        "text": {"()": "accounts.observability.logs.TextFormatter"},
     },
     "handlers": {
         "console": {
@@ -396,7 +396,7 @@ LOGGING = {
             "filters": ["request_context"],
         },
         "security_metrics": {
-            "class": "accounts.observability.SecurityEventMetricsHandler",
+            "class": "accounts.observability.metrics.SecurityEventMetricsHandler",
         },
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},

@@ -5,7 +5,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from accounts.api.views import JwksApi
-from accounts.observability import metrics_view
+from accounts.observability.metrics import metrics_view
 from accounts.web.views import HomeView
 
 urlpatterns = [

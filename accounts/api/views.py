@@ -11,11 +11,12 @@ from rest_framework.permissions import AllowAny, IsAdminUser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts import observability, selectors, services, tokens
+from accounts import selectors, services, tokens
 from accounts.api import schema  # noqa: F401  (registers the bearer scheme)
 from accounts.api import serializers as s
 from accounts.api.pagination import StaffCursorPagination
 from accounts.http import client_of
+from accounts.observability import health
 
 ERRORS_400 = OpenApiResponse(
     description='Field errors by field name, or {"detail": ...} for the request.'
@@ -278,7 +279,7 @@ class HealthApi(PublicApi):
     @extend_schema(responses={200: s.HealthSerializer, 503: s.HealthSerializer})
     def get(self, request):
         """Reports whether the database and the cache answer."""
-        body = observability.liveness()
+        body = health.liveness()
         return Response(body, status=200 if body["status"] == "ok" else 503)
 
 
@@ -412,5 +413,5 @@ class HealthReadyApi(PublicApi):
     def get(self, request):
         """Reports whether this process is ready for traffic: the database and the
         cache answer, and no email has waited longer than EMAIL_QUEUE_MAX_AGE."""
-        body = observability.readiness()
+        body = health.readiness()
         return Response(body, status=200 if body["status"] == "ok" else 503)

@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.encoding import force_str
 from django.utils.http import urlsafe_base64_decode
 
+from accounts.client import NO_CLIENT, Client  # noqa: F401  (re-exported)
 from accounts.errors import (
     EmailTaken,
     FieldError,
@@ -29,17 +30,6 @@ security_log = logging.getLogger("accounts.security")
 
 
 PROFILE_FIELDS = ("username", "email", "first_name", "last_name")
-
-
-@dataclass(frozen=True)
-class Client:
-    """Where a request came from, for the audit trail and the sessions list."""
-
-    ip: str | None = None
-    user_agent: str = ""
-
-
-NO_CLIENT = Client()
 
 
 @dataclass(frozen=True)

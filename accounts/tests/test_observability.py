@@ -13,7 +13,7 @@ from django.utils import timezone
 from prometheus_client.parser import text_string_to_metric_families
 
 from accounts import emails
-from accounts.observability import (
+from accounts.observability.logs import (
     JsonFormatter,
     RequestContextFilter,
     TextFormatter,
