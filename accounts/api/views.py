@@ -387,7 +387,8 @@ class UserDetailApi(StaffApi):
         },
     )
     def patch(self, request, user_id):
-        """Changes an account; only superusers change is_staff or is_superuser."""
+        """Changes an account. Staff who are not superusers change only accounts
+        outside staff scope; only superusers change is_staff or is_superuser."""
         user = selectors.user_by_id(user_id)
         data = _data(s.StaffUpdateUserSerializer, request, partial=True)
         user = services.update_user(
@@ -400,7 +401,8 @@ class UserDetailApi(StaffApi):
         responses={204: None, 401: ERROR_401, 403: ERROR_403, 404: ERROR_404},
     )
     def delete(self, request, user_id):
-        """Deletes an account for good, with its sessions."""
+        """Deletes an account for good, with its sessions (never one's own; staff
+        accounts only by a superuser)."""
         services.delete_user(actor=request.user, user=selectors.user_by_id(user_id))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
