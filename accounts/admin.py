@@ -1,12 +1,12 @@
 from django.contrib import admin, messages
+from django.contrib.auth.admin import GroupAdmin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
-from django.contrib.auth.forms import (
-    AdminPasswordChangeForm,
-    AdminUserCreationForm,
-    UserChangeForm,
-)
+from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
+from django.contrib.auth.models import Group
 from django.core.paginator import Paginator
 from django.db import connections, transaction
+from django.http import Http404
+from django.shortcuts import redirect
 from django.utils.functional import cached_property
 
 from accounts import services
@@ -51,7 +51,9 @@ def _estimated_rows(queryset) -> int | None:
     return row[0] if row and row[0] >= 0 else None
 
 
-PRIVILEGE_FIELDS = ("is_staff", "is_superuser", "groups", "user_permissions")
+# Every field of the change form that grants rights: read-only to anyone but
+# a superuser.
+RIGHTS_FIELDS = ("is_staff", "is_superuser", "groups", "user_permissions")
 
 
 class UserCreationForm(AdminUserCreationForm):
@@ -61,22 +63,13 @@ class UserCreationForm(AdminUserCreationForm):
 
 
 class UserEditForm(UserChangeForm):
+    # Staff never choose a password for someone (they send a reset link), so
+    # the form has no password field, nor the link to a set-password page.
+    password = None
+
     class Meta(UserChangeForm.Meta):
         model = User
         fields = "__all__"
-
-
-class PasswordForm(AdminPasswordChangeForm):
-    """The admin's set-password page. A password set by staff ends every earlier
-    token and session at once, as any password change must (a stolen refresh
-    token would otherwise outlive the reset meant to lock its thief out)."""
-
-    def save(self, commit=True):
-        with transaction.atomic():
-            user = super().save(commit=commit)
-            if commit:
-                services.sign_out_all(user=user)
-        return user
 
 
 class DeletedFilter(admin.SimpleListFilter):
@@ -98,7 +91,6 @@ class DeletedFilter(admin.SimpleListFilter):
 class UserAdmin(DjangoUserAdmin):
     form = UserEditForm
     add_form = UserCreationForm
-    change_password_form = PasswordForm
     list_display = (
         "username",
         "email",
@@ -117,6 +109,7 @@ class UserAdmin(DjangoUserAdmin):
         "last_login",
         "deleted_at",
         "token_generation",
+        "password_status",
     )
     show_full_result_count = False
     # Facet counts are one COUNT per filter choice over the whole table.
@@ -132,7 +125,7 @@ class UserAdmin(DjangoUserAdmin):
         "restore",
     ]
     fieldsets = (
-        (None, {"fields": ("id", "username", "email", "password")}),
+        (None, {"fields": ("id", "username", "email", "password_status")}),
         ("Personal info", {"fields": ("first_name", "last_name")}),
         ("Status", {"fields": ("is_active", "email_verified", "deleted_at", "tier")}),
         (
@@ -188,23 +181,66 @@ class UserAdmin(DjangoUserAdmin):
             )
             obj.refresh_from_db(fields=[*changes, "email_verified", "token_generation"])
 
+    def save_related(self, request, form, formsets, change):
+        """Groups and permissions through the service, which records who granted
+        or removed what (the form only has them for superusers)."""
+        if "groups" not in form.fields:
+            super().save_related(request, form, formsets, change)
+            return
+        services.set_user_rights(
+            actor=request.user,
+            user=form.instance,
+            groups=form.cleaned_data["groups"],
+            permissions=form.cleaned_data["user_permissions"],
+            client=client_of(request),
+        )
+        for formset in formsets:
+            self.save_formset(request, form, formset, change=change)
+
+    @admin.display(description="password")
+    def password_status(self, obj):
+        state = "Set." if obj.has_usable_password() else "None set."
+        return (
+            f"{state} Staff never choose a password: the action "
+            "“Email a password reset link” lets the owner set one."
+        )
+
+    def user_change_password(self, request, id, form_url=""):
+        """Staff change their own password on the account page, through the same
+        service as everyone (notice emailed, other sessions ended); for anyone
+        else the page does not exist: staff send a reset link instead."""
+        if str(id) == str(request.user.pk):
+            return redirect("accounts:change_password")
+        raise Http404("Staff do not set passwords.")
+
+    # The authority rule (services.may_manage) decides per account; Django's
+    # model permissions still decide whether staff may change accounts at all.
     def has_change_permission(self, request, obj=None):
-        # Privilege escalation: staff who are not superusers would otherwise set
-        # a superuser's password or lock other staff out (the API's rule too).
-        if (
-            obj is not None
-            and (obj.is_staff or obj.is_superuser)
-            and not request.user.is_superuser
-        ):
+        if obj is not None and not services.may_manage(request.user, obj):
             return False
         return super().has_change_permission(request, obj)
 
+    def has_delete_permission(self, request, obj=None):
+        # Also asked for every account in a bulk delete_selected, which is
+        # then refused as a whole when one of them is protected.
+        if obj is not None and not services.may_delete(request.user, obj):
+            return False
+        return super().has_delete_permission(request, obj)
+
+    def delete_model(self, request, obj):
+        services.delete_user(actor=request.user, user=obj)
+
+    def delete_queryset(self, request, queryset):
+        with transaction.atomic():
+            for user in queryset.order_by("pk"):
+                services.delete_user(actor=request.user, user=user)
+
     def get_readonly_fields(self, request, obj=None):
         readonly = super().get_readonly_fields(request, obj)
-        if not request.user.is_superuser:
+        if not services.may_grant_rights(request.user):
             # Mass assignment of rights: Django's UserAdmin lets anyone with the
             # change permission tick is_superuser, on others and on themselves.
-            readonly = (*readonly, *PRIVILEGE_FIELDS)
+            readonly = (*readonly, *RIGHTS_FIELDS)
         return readonly
 
     # Actions: each one calls a service per account, which records the event.
@@ -292,6 +328,52 @@ class UserAdmin(DjangoUserAdmin):
                 f"{refused} staff account(s) skipped: only a superuser may do that.",
                 messages.WARNING,
             )
+
+
+if admin.site.is_registered(Group):
+    admin.site.unregister(Group)
+
+
+@admin.register(Group)
+class AuditedGroupAdmin(GroupAdmin):
+    """Groups grant rights to every member: only superusers edit them, through
+    the service that records each change."""
+
+    def has_add_permission(self, request):
+        return services.may_grant_rights(request.user) and super().has_add_permission(
+            request
+        )
+
+    def has_change_permission(self, request, obj=None):
+        return services.may_grant_rights(
+            request.user
+        ) and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return services.may_grant_rights(
+            request.user
+        ) and super().has_delete_permission(request, obj)
+
+    def save_model(self, request, obj, form, change):
+        services.save_group(
+            actor=request.user,
+            group=obj,
+            permissions=form.cleaned_data["permissions"],
+            client=client_of(request),
+        )
+
+    def save_related(self, request, form, formsets, change):
+        # The permissions were set by save_group; only inlines remain.
+        for formset in formsets:
+            self.save_formset(request, form, formset, change=change)
+
+    def delete_model(self, request, obj):
+        services.delete_group(actor=request.user, group=obj, client=client_of(request))
+
+    def delete_queryset(self, request, queryset):
+        with transaction.atomic():
+            for group in queryset:
+                self.delete_model(request, group)
 
 
 @admin.register(Tier)

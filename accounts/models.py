@@ -230,6 +230,8 @@ class AuthEvent(models.Model):
         ACCOUNT_DEACTIVATED = "account_deactivated"
         ACCOUNT_ACTIVATED = "account_activated"
         ACCOUNT_RESTORED = "account_restored"
+        PERMISSIONS_CHANGED = "permissions_changed"
+        GROUP_CHANGED = "group_changed"
 
     id = models.BigAutoField(primary_key=True)
     user = models.ForeignKey(

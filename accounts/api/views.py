@@ -4,7 +4,12 @@ Service errors propagate to accounts.api.errors, which maps them to statuses.
 """
 
 from django.contrib.auth.signals import user_logged_in
-from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiResponse,
+    PolymorphicProxySerializer,
+    extend_schema,
+    inline_serializer,
+)
 from rest_framework import serializers, status
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.permissions import AllowAny, IsAdminUser
@@ -70,9 +75,15 @@ class SignUpApi(PublicApi):
         request=s.SignUpSerializer,
         responses={
             201: OpenApiResponse(
-                s.TokenResponseSerializer,
-                description="Tokens; with EMAIL_VERIFICATION=mandatory, "
-                "a detail and the user.",
+                # Two shapes, told apart by their required fields (no
+                # discriminator field exists in either).
+                PolymorphicProxySerializer(
+                    component_name="SignUpResponse",
+                    serializers=[s.TokenResponseSerializer, s.SignUpPendingSerializer],
+                    resource_type_field_name=None,
+                ),
+                description="Tokens and the user; with EMAIL_VERIFICATION="
+                "mandatory, no tokens: a detail and the user.",
             ),
             400: ERRORS_400,
         },
@@ -85,11 +96,12 @@ class SignUpApi(PublicApi):
             issue_tokens=True,
         )
         if result.tokens is None:
+            pending = {
+                "detail": "Account created. Check your email to verify it.",
+                "user": result.user,
+            }
             return Response(
-                {
-                    "detail": "Account created. Check your email to verify it.",
-                    "user": s.UserSerializer(result.user).data,
-                },
+                s.SignUpPendingSerializer(pending).data,
                 status=status.HTTP_201_CREATED,
             )
         return token_response(result.tokens, result.user, status.HTTP_201_CREATED)
@@ -376,7 +388,8 @@ class UserDetailApi(StaffApi):
         },
     )
     def patch(self, request, user_id):
-        """Changes an account; only superusers change is_staff or is_superuser."""
+        """Changes an account. Staff who are not superusers change only accounts
+        outside staff scope; only superusers change is_staff or is_superuser."""
         user = selectors.user_by_id(user_id)
         data = _data(s.StaffUpdateUserSerializer, request, partial=True)
         user = services.update_user(
@@ -389,7 +402,8 @@ class UserDetailApi(StaffApi):
         responses={204: None, 401: ERROR_401, 403: ERROR_403, 404: ERROR_404},
     )
     def delete(self, request, user_id):
-        """Deletes an account for good, with its sessions."""
+        """Deletes an account for good, with its sessions (never one's own; staff
+        accounts only by a superuser)."""
         services.delete_user(actor=request.user, user=selectors.user_by_id(user_id))
         return Response(status=status.HTTP_204_NO_CONTENT)
 

@@ -6,12 +6,10 @@ from dataclasses import dataclass
 
 from django.contrib.auth.hashers import get_hasher
 from django.db import IntegrityError, transaction
-from django.db.models import F
 from django.db.models.functions import Lower
 from django.db.models.lookups import In
-from django.utils import timezone
 
-from accounts.models import AuthEvent, TokenSession, User
+from accounts.models import AuthEvent, User
 from accounts.services._base import PROFILE_FIELDS, _invalid_fields, security_log
 
 IMPORT_BATCH = 1000
@@ -27,6 +25,8 @@ IMPORT_FIELDS = (
 
 
 IMPORT_FLAGS = ("is_active", "is_superuser", "email_verified")
+# Flags that grant rights: a row may set them only when the import allows it.
+IMPORT_PRIVILEGE_FLAGS = ("is_superuser",)
 # Hashes this service can verify and then upgrade to Argon2 at the next sign-in.
 
 
@@ -51,7 +51,7 @@ FALSE_WORDS = {"0", "false", "f", "no", "n"}
 @dataclass
 class ImportResult:
     created: int = 0
-    updated: int = 0
+    already_registered: int = 0  # refused: the address has an account already
     failed: int = 0
 
 
@@ -66,15 +66,19 @@ def import_users(
     *,
     rows: Iterable[tuple[int, dict]],
     on_error: Callable[[int, str], None] = lambda line, reason: None,
+    allow_privileges: bool = False,
 ) -> ImportResult:
-    """Create or update (matched by email) accounts exported from another system.
+    """Create accounts exported from another system.
 
     Each row keeps its password hash, so people sign in with their old password
-    (re-hashed with Argon2 on that first sign-in). Re-running a file updates
-    instead of duplicating. A bad row is reported through `on_error(line,
-    reason)` (never with the hash) and skipped; batches of IMPORT_BATCH commit
-    on their own. Sends no email. A changed hash or a deactivation revokes the
-    account's tokens, as a password change or deactivation would.
+    (re-hashed with Argon2 on that first sign-in). A row whose address already
+    has an account (verified or not, live or deleted) is refused, never merged:
+    whoever registered it first keeps it, with its own password and sessions,
+    so re-running a file changes nothing. Rows granting rights
+    (IMPORT_PRIVILEGE_FLAGS) are refused unless `allow_privileges`. A refused
+    or bad row is reported through `on_error(line, reason)` (never with the
+    hash) and skipped; batches of IMPORT_BATCH commit on their own. Sends no
+    email.
     """
     result = ImportResult()
 
@@ -82,32 +86,37 @@ def import_users(
         result.failed += 1
         on_error(line, reason)
 
+    def known(line: int, reason: str) -> None:
+        result.already_registered += 1
+        on_error(line, reason)
+
     batch: list[_ImportRow] = []
     for line, raw in rows:
         try:
-            batch.append(_import_row(line, raw))
+            batch.append(_import_row(line, raw, allow_privileges=allow_privileges))
         except ValueError as exc:
             fail(line, str(exc))
             continue
         if len(batch) >= IMPORT_BATCH:
-            _import_batch(batch, result, fail)
+            _import_batch(batch, result, fail, known)
             batch = []
     if batch:
-        _import_batch(batch, result, fail)
+        _import_batch(batch, result, fail, known)
     security_log.info(
         "users_imported",
         extra={
             "event": "users_imported",
             # Not "created": that name is taken by LogRecord itself.
             "accounts_created": result.created,
-            "accounts_updated": result.updated,
+            "rows_already_registered": result.already_registered,
             "rows_failed": result.failed,
+            "privileges_allowed": allow_privileges,
         },
     )
     return result
 
 
-def _import_row(line: int, raw: dict) -> _ImportRow:
+def _import_row(line: int, raw: dict, *, allow_privileges: bool) -> _ImportRow:
     """Check one row's shape; raises ValueError naming the field, never the value
     of a hash (it would end up in logs and terminals)."""
     if not isinstance(raw, dict):
@@ -130,6 +139,14 @@ def _import_row(line: int, raw: dict) -> _ImportRow:
         flag = _import_flag(name, raw.get(name))
         if flag is not None:
             given[name] = flag
+    for name in IMPORT_PRIVILEGE_FLAGS:
+        # Privilege escalation: a file from elsewhere (or edited on the way)
+        # must not mint superusers unless the operator asked for exactly that.
+        if given.get(name) and not allow_privileges:
+            raise ValueError(
+                f"{name}: refused; rights are imported only when allowed "
+                "(--allow-privileges)"
+            )
     hashed = raw.get("hashed_password")
     if hashed not in (None, ""):
         given["password"] = _imported_hash(hashed)
@@ -180,11 +197,11 @@ def _imported_hash(value) -> str:
     return value
 
 
-def _import_batch(batch: list[_ImportRow], result: ImportResult, fail) -> None:
+def _import_batch(batch: list[_ImportRow], result: ImportResult, fail, known) -> None:
     rows = _without_duplicates(batch, fail)
     try:
         with transaction.atomic():
-            created, updated, refused = _write_imported(rows)
+            created, refused, registered = _write_imported(rows)
     except IntegrityError:
         # A concurrent sign-up took an address or a username after the checks:
         # retry row by row so only the row that lost the race fails.
@@ -192,12 +209,13 @@ def _import_batch(batch: list[_ImportRow], result: ImportResult, fail) -> None:
             fail(rows[0].line, "email or username already taken")
             return
         for row in rows:
-            _import_batch([row], result, fail)
+            _import_batch([row], result, fail, known)
         return
     result.created += created
-    result.updated += updated
     for line, reason in refused:
         fail(line, reason)
+    for line, reason in registered:
+        known(line, reason)
 
 
 def _without_duplicates(batch: list[_ImportRow], fail) -> list[_ImportRow]:
@@ -215,80 +233,50 @@ def _without_duplicates(batch: list[_ImportRow], fail) -> list[_ImportRow]:
     return kept
 
 
-def _write_imported(rows: list[_ImportRow]) -> tuple[int, int, list]:
-    # Locked until the batch commits, so a concurrent change to one of these
-    # accounts is not overwritten with what was read before it.
-    existing = {}
-    # A live account wins over a soft-deleted one with the same address (the
-    # deleted one no longer holds it); a deleted one alone is refused below.
-    for user in (
-        User.objects.select_for_update()
-        .filter(In(Lower("email"), [r.user.email for r in rows]))
-        .order_by(F("deleted_at").desc(nulls_first=True))
+def _write_imported(rows: list[_ImportRow]) -> tuple[int, list, list]:
+    # Account takeover: merging a row into an account that already has the
+    # address would hand it the imported rights while its first registrant kept
+    # the password and sessions. Deleted accounts count too: restoring one
+    # would otherwise clash with the imported copy.
+    only_deleted: dict[str, bool] = {}  # address -> held by deleted accounts only
+    for email, deleted_at in (
+        User.objects.filter(In(Lower("email"), [r.user.email.lower() for r in rows]))
+        .annotate(email_lower=Lower("email"))
+        .values_list("email_lower", "deleted_at")
     ):
-        existing.setdefault(user.email, user)
-    owner_of_username = dict(
+        only_deleted[email] = only_deleted.get(email, True) and deleted_at is not None
+    username_taken = set(
         User.objects.live()
         .filter(In(Lower("username"), [r.user.username.lower() for r in rows]))
         .annotate(username_lower=Lower("username"))
-        .values_list("username_lower", "email")
+        .values_list("username_lower", flat=True)
     )
-    to_create, to_update, to_revoke, refused = [], [], [], []
-    changed_fields: set[str] = set()
+    to_create, refused, already = [], [], []
     for row in rows:
-        owner = owner_of_username.get(row.user.username.lower())
-        if owner is not None and owner != row.user.email:
+        email = row.user.email.lower()
+        if email in only_deleted:
+            held_by = "a deleted account" if only_deleted[email] else "an account"
+            already.append(
+                (row.line, f"email: already registered to {held_by}; not merged")
+            )
+            continue
+        if row.user.username.lower() in username_taken:
             refused.append((row.line, "username: already taken by another account"))
             continue
-        user = existing.get(row.user.email)
-        if user is None:
-            to_create.append(_new_imported_user(row))
-            continue
-        if user.deleted_at is not None:
-            refused.append(
-                (row.line, "email: the account is deleted; restore it first")
-            )
-            continue
-        revoke = (
-            "password" in row.given and row.given["password"] != user.password
-        ) or (row.given.get("is_active") is False and user.is_active)
-        for name, value in row.given.items():
-            setattr(user, name, value)
-        if row.given.get("is_superuser"):
-            user.is_staff = True
-        changed_fields.update(row.given)
-        to_update.append(user)
-        if revoke:
-            to_revoke.append(user.pk)
+        to_create.append(_new_imported_user(row))
     User.objects.bulk_create(to_create)
-    if to_update:
-        fields = sorted(
-            changed_fields
-            | ({"is_staff"} if "is_superuser" in changed_fields else set())
-        )
-        User.objects.bulk_update(to_update, fields)
-    if to_revoke:
-        User.objects.filter(pk__in=to_revoke).update(
-            token_generation=F("token_generation") + 1
-        )
-        TokenSession.objects.filter(
-            user_id__in=to_revoke, revoked_at__isnull=True
-        ).update(revoked_at=timezone.now())
     AuthEvent.objects.bulk_create(
         [
-            AuthEvent(user=user, type=AuthEvent.Type.SIGNUP, detail={"imported": True})
-            for user in to_create
-        ]
-        + [
             AuthEvent(
                 user=user,
-                type=AuthEvent.Type.PROFILE_UPDATED,
-                detail={"imported": True},
+                type=AuthEvent.Type.SIGNUP,
+                detail={"imported": True}
+                | ({"superuser": True} if user.is_superuser else {}),
             )
-            for user in to_update
+            for user in to_create
         ]
     )
-    return len(to_create), len(to_update), refused
+    return len(to_create), refused, already
 
 
 def _new_imported_user(row: _ImportRow) -> User:

@@ -1,12 +1,10 @@
 """What staff do to other accounts (staff API and admin)."""
 
+from django.contrib.auth.models import Group, Permission
 from django.db import transaction
 
 from accounts import emails
-from accounts.errors import (
-    PermissionDenied,
-    ValidationFailed,
-)
+from accounts.errors import ValidationFailed
 from accounts.models import AuthEvent, User
 from accounts.services._base import (
     NO_CLIENT,
@@ -20,6 +18,11 @@ from accounts.services._base import (
     _username_taken,
     security_log,
 )
+from accounts.services.authority import (
+    require_may_delete,
+    require_may_grant_rights,
+    require_may_manage,
+)
 from accounts.services.profile import update_profile
 
 STAFF_FIELDS = (
@@ -31,8 +34,8 @@ STAFF_FIELDS = (
     "tier",
 )
 
-
-PRIVILEGE_FIELDS = ("is_staff", "is_superuser")
+# The account flags that put an account in staff scope; only superusers set them.
+STAFF_SCOPE_FLAGS = ("is_staff", "is_superuser")
 
 
 def create_user(
@@ -57,7 +60,9 @@ def add_user(
 ) -> User:
     """create_user for an account another door has already built (the admin's
     add form): the same checks, the same event, the same set-password email."""
-    _check_privileges(actor, [name for name in PRIVILEGE_FIELDS if getattr(user, name)])
+    _check_privileges(
+        actor, [name for name in STAFF_SCOPE_FLAGS if getattr(user, name)]
+    )
     # No password: an unusable one, and the owner sets theirs from the link.
     _prepare_account(user, password or None)
     with transaction.atomic():
@@ -71,8 +76,10 @@ def add_user(
 def update_user(
     *, actor: User, user: User, client: Client = NO_CLIENT, **changes
 ) -> User:
-    """Change an account as staff. Only superusers grant or remove staff and
-    superuser rights; deactivating an account revokes all of its tokens."""
+    """Change an account as staff, within the authority rule. Only superusers
+    grant or remove staff and superuser rights (audited); deactivating an
+    account revokes all of its tokens."""
+    require_may_manage(actor, user)
     _check_privileges(actor, changes)
     flags = {
         name: changes.pop(name)
@@ -81,6 +88,10 @@ def update_user(
     }
     deactivating = flags.get("is_active") is False and user.is_active
     activating = flags.get("is_active") is True and not user.is_active
+    granted = [n for n in STAFF_SCOPE_FLAGS if flags.get(n) and not getattr(user, n)]
+    revoked = [
+        n for n in STAFF_SCOPE_FLAGS if flags.get(n) is False and getattr(user, n)
+    ]
     with transaction.atomic():
         if changes:
             update_profile(user=user, client=client, **changes)
@@ -93,13 +104,14 @@ def update_user(
             _record(user, AuthEvent.Type.ACCOUNT_DEACTIVATED, client, by=str(actor.pk))
         elif activating:
             _record(user, AuthEvent.Type.ACCOUNT_ACTIVATED, client, by=str(actor.pk))
+        if granted or revoked:
+            _record_rights(user, actor, client, granted, revoked)
     return user
 
 
 def delete_user(*, actor: User, user: User) -> None:
     """Hard-delete an account (its sessions and audit trail go with it)."""
-    if (user.is_staff or user.is_superuser) and not actor.is_superuser:
-        raise PermissionDenied()
+    require_may_delete(actor, user)
     security_log.info(
         "account_purged",
         extra={"event": "account_purged", "user_id": str(user.pk), "by": str(actor.pk)},
@@ -107,23 +119,18 @@ def delete_user(*, actor: User, user: User) -> None:
     user.delete()
 
 
-def _check_privileges(actor: User, changes: dict) -> None:
-    if any(name in changes for name in PRIVILEGE_FIELDS) and not actor.is_superuser:
-        raise PermissionDenied("Only a superuser can grant or remove staff rights.")
-
-
-def _check_may_manage(actor: User, user: User) -> None:
-    # Privilege escalation: a staff member must not lock out, sign out or bring
-    # back the accounts of other staff or of superusers (delete_user's rule).
-    if (user.is_staff or user.is_superuser) and not actor.is_superuser:
-        raise PermissionDenied("Only a superuser can act on a staff account.")
+def _check_privileges(actor: User, changes) -> None:
+    # Mass assignment of rights: naming a flag at all (even to clear it) is a
+    # rights change.
+    if any(name in changes for name in STAFF_SCOPE_FLAGS):
+        require_may_grant_rights(actor)
 
 
 def activate_user(*, actor: User, user: User, client: Client = NO_CLIENT) -> bool:
     """Let a deactivated account sign in again (its old tokens stay dead).
     Returns False when there was nothing to do; a deleted account needs
     restore_user instead."""
-    _check_may_manage(actor, user)
+    require_may_manage(actor, user)
     if user.is_active or user.deleted_at is not None:
         return False
     with transaction.atomic():
@@ -136,7 +143,7 @@ def activate_user(*, actor: User, user: User, client: Client = NO_CLIENT) -> boo
 def deactivate_user(*, actor: User, user: User, client: Client = NO_CLIENT) -> None:
     """Stop an account from signing in. Every token and session it holds dies at
     once, so they stay dead if it is activated again."""
-    _check_may_manage(actor, user)
+    require_may_manage(actor, user)
     with transaction.atomic():
         user.is_active = False
         user.save(update_fields=["is_active"])
@@ -147,7 +154,7 @@ def deactivate_user(*, actor: User, user: User, client: Client = NO_CLIENT) -> N
 def restore_user(*, actor: User, user: User, client: Client = NO_CLIENT) -> bool:
     """Undo a soft delete: the account exists again and may sign in. Tokens from
     before the deletion stay dead. Returns False for an account not deleted."""
-    _check_may_manage(actor, user)
+    require_may_manage(actor, user)
     if user.deleted_at is None:
         return False
     # Someone may have signed up with the address or name since the deletion.
@@ -172,7 +179,7 @@ def restore_user(*, actor: User, user: User, client: Client = NO_CLIENT) -> bool
 def revoke_user_tokens(*, actor: User, user: User, client: Client = NO_CLIENT) -> None:
     """Sign an account out everywhere on its owner's behalf (a lost device, a
     leaked token): every token and web session dies."""
-    _check_may_manage(actor, user)
+    require_may_manage(actor, user)
     with transaction.atomic():
         _revoke_everything(user)
         _record(user, AuthEvent.Type.SIGNOUT_ALL, client, by=str(actor.pk))
@@ -183,6 +190,7 @@ def send_password_reset_link(
 ) -> bool:
     """Queue a reset link as if the owner had asked for one. Returns False for an
     inactive or deleted account: its link would not work."""
+    require_may_manage(actor, user)
     if not user.is_active or user.deleted_at is not None:
         return False
     with transaction.atomic():
@@ -194,6 +202,7 @@ def send_password_reset_link(
 def mark_email_verified(*, actor: User, user: User, client: Client = NO_CLIENT) -> bool:
     """Vouch for an account's address (checked some other way). Returns False
     when it was already verified."""
+    require_may_manage(actor, user)
     if user.email_verified:
         return False
     with transaction.atomic():
@@ -201,3 +210,111 @@ def mark_email_verified(*, actor: User, user: User, client: Client = NO_CLIENT) 
         user.save(update_fields=["email_verified"])
         _record(user, AuthEvent.Type.EMAIL_VERIFIED, client, by=str(actor.pk))
     return True
+
+
+def set_user_rights(
+    *,
+    actor: User,
+    user: User,
+    groups,
+    permissions,
+    client: Client = NO_CLIENT,
+) -> None:
+    """Set an account's groups and its own permissions (superusers only).
+    Records what was granted and revoked, and by whom."""
+    require_may_grant_rights(actor)
+    require_may_manage(actor, user)
+    before = _group_labels(user.groups.all()) | _permission_labels(
+        user.user_permissions.all()
+    )
+    groups, permissions = list(groups), list(permissions)
+    after = _group_labels(groups) | _permission_labels(permissions)
+    with transaction.atomic():
+        user.groups.set(groups)
+        user.user_permissions.set(permissions)
+        if before != after:
+            _record_rights(
+                user, actor, client, sorted(after - before), sorted(before - after)
+            )
+
+
+def save_group(
+    *, actor: User, group: Group, permissions, client: Client = NO_CLIENT
+) -> Group:
+    """Create or change a group and its permissions (superusers only: a group's
+    permissions are every member's). Records what changed, and by whom."""
+    require_may_grant_rights(actor)
+    permissions = list(permissions)
+    before = set()
+    detail = {}
+    if group.pk is None:
+        detail["created"] = True
+    else:
+        before = _permission_labels(group.permissions.all())
+        old_name = Group.objects.filter(pk=group.pk).values_list("name", flat=True)
+        if old_name and old_name[0] != group.name:
+            detail["renamed_from"] = old_name[0]
+    after = _permission_labels(permissions)
+    with transaction.atomic():
+        group.save()
+        group.permissions.set(permissions)
+        if before != after or detail:
+            _record_group(
+                group,
+                actor,
+                client,
+                sorted(after - before),
+                sorted(before - after),
+                **detail,
+            )
+    return group
+
+
+def delete_group(*, actor: User, group: Group, client: Client = NO_CLIENT) -> None:
+    """Delete a group; its members lose its permissions (recorded)."""
+    require_may_grant_rights(actor)
+    revoked = sorted(_permission_labels(group.permissions.all()))
+    with transaction.atomic():
+        _record_group(group, actor, client, [], revoked, deleted=True)
+        group.delete()
+
+
+def _group_labels(groups) -> set[str]:
+    return {f"group:{group.name}" for group in groups}
+
+
+def _permission_labels(permissions) -> set[str]:
+    if not permissions:
+        return set()
+    # One query for the content types, however many permissions are listed.
+    rows = Permission.objects.filter(pk__in=[p.pk for p in permissions]).values_list(
+        "content_type__app_label", "codename"
+    )
+    return {f"permission:{app}.{codename}" for app, codename in rows}
+
+
+def _record_rights(user: User, actor: User, client: Client, granted, revoked) -> None:
+    _record(
+        user,
+        AuthEvent.Type.PERMISSIONS_CHANGED,
+        client,
+        by=str(actor.pk),
+        granted=list(granted),
+        revoked=list(revoked),
+    )
+
+
+def _record_group(
+    group: Group, actor: User, client: Client, granted, revoked, **detail
+) -> None:
+    # Not tied to one account: a group's rights are those of all its members.
+    _record(
+        None,
+        AuthEvent.Type.GROUP_CHANGED,
+        client,
+        by=str(actor.pk),
+        group=group.name,
+        granted=list(granted),
+        revoked=list(revoked),
+        **detail,
+    )

@@ -263,22 +263,6 @@ def test_staff_who_are_not_superusers_cannot_grant_staff_or_superuser_rights(
     assert plain.is_superuser is False
 
 
-def test_staff_who_are_not_superusers_cannot_set_a_superusers_password(
-    staff_client, superuser
-):
-    response = staff_client.post(
-        f"{USERS}{superuser.pk}/password/",
-        {
-            "usable_password": "true",
-            "password1": "a brand new passphrase",
-            "password2": "a brand new passphrase",
-        },
-    )
-
-    assert response.status_code == 403
-    assert authenticate(username=superuser.username, password=PASSWORD) == superuser
-
-
 # ---------------------------------------------------------------------------
 # Changelist and tiers
 # ---------------------------------------------------------------------------

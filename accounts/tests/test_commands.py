@@ -13,7 +13,7 @@ from django.test import override_settings
 from django.utils import timezone
 
 from accounts.models import AuthEvent, TokenSession, User
-from accounts.tests.factories import PASSWORD, UserFactory
+from accounts.tests.factories import PASSWORD, UserFactory, api_client_signed_in_as
 
 pytestmark = pytest.mark.django_db
 
@@ -232,7 +232,7 @@ def test_import_csv_creates_accounts_with_their_old_passwords(tmp_path):
 
     out, err = run("import_users", str(path))
 
-    assert "3 created, 0 updated, 0 failed" in out
+    assert "3 created, 0 already registered, 0 failed" in out
     assert err == ""
     ada = User.objects.get(username="ada")
     assert ada.email == "ada@example.com"
@@ -274,16 +274,16 @@ def test_import_jsonl_creates_accounts(tmp_path):
         ],
     )
 
-    out, _ = run("import_users", str(path))
+    out, _ = run("import_users", str(path), "--allow-privileges")
 
-    assert "2 created, 0 updated, 0 failed" in out
+    assert "2 created, 0 already registered, 0 failed" in out
     assert User.objects.get(username="ada").check_password(OLD_PASSWORD)
     root = User.objects.get(username="root")
     assert root.check_password(OLD_PASSWORD)
     assert (root.is_superuser, root.is_staff) == (True, True)
 
 
-def test_import_twice_updates_by_email_and_never_duplicates(tmp_path):
+def test_import_twice_refuses_known_addresses_and_never_duplicates(tmp_path):
     first = write_csv(
         tmp_path,
         "email,username,first_name,hashed_password,is_active\n"
@@ -298,27 +298,80 @@ def test_import_twice_updates_by_email_and_never_duplicates(tmp_path):
         "second.csv",
     )
     run("import_users", str(first))
+    before = User.objects.values().get(username="ada")
 
-    out, _ = run("import_users", str(second))
+    out, err = run("import_users", str(second))
 
-    assert "1 created, 1 updated, 0 failed" in out
+    assert "1 created, 1 already registered, 0 failed" in out
+    assert err == "line 2: email: already registered to an account; not merged\n"
     assert User.objects.count() == 2
-    assert User.objects.get(email="ada@example.com").first_name == "Augusta"
+    assert User.objects.values().get(username="ada") == before
 
 
-def test_import_rerun_of_the_same_file_changes_nothing(tmp_path):
+@pytest.mark.parametrize("verified", [False, True])
+def test_import_never_merges_into_an_account_that_signed_up_first(tmp_path, verified):
+    # A pre-registrant signs up with the address an import is about to bring in.
+    squatter = UserFactory(
+        username="squatter", email="boss@example.com", email_verified=verified
+    )
+    api = api_client_signed_in_as(squatter)
+    before = User.objects.values().get(pk=squatter.pk)
+    path = write_jsonl(
+        tmp_path,
+        [
+            {
+                "email": "Boss@Example.com",
+                "username": "boss",
+                "hashed_password": raw_bcrypt(),
+                "is_active": True,
+                "is_superuser": True,
+                "email_verified": True,
+            }
+        ],
+    )
+
+    out, err = run("import_users", str(path), "--allow-privileges")
+
+    assert "0 created, 1 already registered, 0 failed" in out
+    assert err.startswith("line 1: email: already registered")
+    assert User.objects.values().get(pk=squatter.pk) == before
+    assert not User.objects.filter(username="boss").exists()
+    assert api.get("/api/v1/users/me").status_code == 200
+    assert not AuthEvent.objects.filter(
+        user=squatter, type=AuthEvent.Type.PROFILE_UPDATED
+    ).exists()
+
+
+@pytest.mark.parametrize("value", ["true", "1", "yes"])
+def test_import_refuses_superuser_rows_unless_privileges_are_allowed(tmp_path, value):
     path = write_csv(
         tmp_path,
-        "email,username,hashed_password,is_active\n"
-        f"ada@example.com,ada,{raw_bcrypt()},true\n",
+        "email,username,is_active,is_superuser\n"
+        f"root@example.com,root,true,{value}\n"
+        "ada@example.com,ada,true,false\n",
     )
-    run("import_users", str(path))
-    before = User.objects.values().get()
 
-    out, _ = run("import_users", str(path))
+    out, err = run("import_users", str(path))
 
-    assert "0 created, 1 updated, 0 failed" in out
-    assert User.objects.values().get() == before
+    assert "1 created, 0 already registered, 1 failed" in out
+    assert err.startswith("line 2: is_superuser: ")
+    assert "--allow-privileges" in err
+    assert not User.objects.filter(username="root").exists()
+    ada = User.objects.get(username="ada")
+    assert (ada.is_staff, ada.is_superuser) == (False, False)
+
+
+def test_import_with_allow_privileges_creates_superusers(tmp_path):
+    path = write_csv(
+        tmp_path,
+        "email,username,is_active,is_superuser\nroot@example.com,root,true,true\n",
+    )
+
+    out, _ = run("import_users", str(path), "--allow-privileges")
+
+    assert "1 created" in out
+    root = User.objects.get(username="root")
+    assert (root.is_staff, root.is_superuser) == (True, True)
 
 
 def test_import_reports_bad_rows_by_line_and_imports_the_rest(tmp_path):
@@ -341,7 +394,7 @@ def test_import_reports_bad_rows_by_line_and_imports_the_rest(tmp_path):
 
     out, err = run("import_users", str(path))
 
-    assert "2 created, 0 updated, 8 failed" in out
+    assert "2 created, 0 already registered, 8 failed" in out
     reported = dict(line.split(": ", 1) for line in err.splitlines())
     assert sorted(reported, key=lambda n: int(n.split()[1])) == [
         f"line {n}" for n in range(3, 11)
@@ -377,7 +430,7 @@ def test_import_jsonl_reports_malformed_lines_without_quoting_them(tmp_path):
 
     out, err = run("import_users", str(path))
 
-    assert "1 created, 0 updated, 3 failed" in out
+    assert "1 created, 0 already registered, 3 failed" in out
     assert err.splitlines()[0].startswith("line 1: not valid JSON")
     assert err.splitlines()[1].startswith("line 2: expected an object")
     assert "unknown field(s): is_admin" in err.splitlines()[2]
@@ -415,25 +468,9 @@ def test_import_commits_batch_by_batch(tmp_path, monkeypatch):
 
     out, _ = run("import_users", str(path))
 
-    assert "5 created, 1 updated, 0 failed" in out
+    assert "5 created, 1 already registered, 0 failed" in out
     assert User.objects.filter(username__startswith="u").count() == 5
-    assert User.objects.get(username="u1").first_name == "Again"
-
-
-def test_import_that_deactivates_an_account_revokes_its_tokens(
-    tmp_path, user, auth_api_client
-):
-    path = write_csv(
-        tmp_path, f"email,username,is_active\n{user.email},{user.username},false\n"
-    )
-
-    run("import_users", str(path))
-
-    user.refresh_from_db()
-    assert user.is_active is False
-    user.is_active = True
-    user.save(update_fields=["is_active"])
-    assert auth_api_client.get("/api/v1/users/me").status_code == 401
+    assert User.objects.get(username="u1").first_name == ""
 
 
 def test_import_leaves_soft_deleted_accounts_alone(tmp_path):
@@ -445,7 +482,7 @@ def test_import_leaves_soft_deleted_accounts_alone(tmp_path):
     out, err = run("import_users", str(path))
 
     gone.refresh_from_db()
-    assert "0 created, 0 updated, 1 failed" in out
+    assert "0 created, 1 already registered, 0 failed" in out
     assert "deleted" in err
     assert gone.is_active is False
 

@@ -14,16 +14,22 @@ REQUIRED_COLUMNS = {"email", "username"}
 
 class Command(BaseCommand):
     help = (
-        "Create or update (by email) accounts from a .csv or .jsonl file with "
-        "email, username, first_name, last_name, hashed_password (bcrypt $2b$... "
-        "or a Django hash), is_active, is_superuser, email_verified. Bad rows "
-        "are reported by line and skipped; re-running is safe."
+        "Create accounts from a .csv or .jsonl file with email, username, "
+        "first_name, last_name, hashed_password (bcrypt $2b$... or a Django "
+        "hash), is_active, is_superuser, email_verified. Rows whose address "
+        "already has an account are refused, never merged; bad rows are "
+        "reported by line and skipped; re-running is safe."
     )
 
     def add_arguments(self, parser):
         parser.add_argument("file", type=Path)
+        parser.add_argument(
+            "--allow-privileges",
+            action="store_true",
+            help="Import is_superuser. Without it, rows that set it are refused.",
+        )
 
-    def handle(self, *args, file: Path, **options):
+    def handle(self, *args, file: Path, allow_privileges: bool = False, **options):
         readers = {".csv": self._csv_rows, ".jsonl": self._jsonl_rows}
         reader = readers.get(file.suffix.lower())
         if reader is None:
@@ -36,7 +42,9 @@ class Command(BaseCommand):
         with handle:
             try:
                 result = services.import_users(
-                    rows=reader(handle), on_error=self._report
+                    rows=reader(handle),
+                    on_error=self._report,
+                    allow_privileges=allow_privileges,
                 )
             except UnicodeDecodeError:
                 raise CommandError(
@@ -45,7 +53,8 @@ class Command(BaseCommand):
                 ) from None
         self.stdout.write(
             f"Imported {file.name}: {result.created} created, "
-            f"{result.updated} updated, {result.failed + self.failed_to_read} failed."
+            f"{result.already_registered} already registered, "
+            f"{result.failed + self.failed_to_read} failed."
         )
 
     def _report(self, line: int, reason: str) -> None:

@@ -1,5 +1,6 @@
 import re
 
+import jsonschema
 import pytest
 import yaml
 from django.urls import get_resolver
@@ -35,3 +36,59 @@ def test_swagger_ui_is_served_without_a_cdn(api_client):
     html = response.content.decode()
     assert "cdn" not in html.lower()
     assert "/static/drf_spectacular_sidecar/" in html
+
+
+def _as_json_schema(node):
+    """OpenAPI 3.0's `nullable` spelled as JSON Schema, so jsonschema can check
+    real responses against the published schema."""
+    if isinstance(node, list):
+        return [_as_json_schema(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    node = {key: _as_json_schema(value) for key, value in node.items()}
+    if node.pop("nullable", False) and "type" in node:
+        node["type"] = [node["type"], "null"]
+    return node
+
+
+def _response_schema(api_client, path, method, status):
+    document = yaml.safe_load(api_client.get("/api/schema/").content)
+    content = document["paths"][path][method]["responses"][status]["content"]
+    return _as_json_schema(
+        {**content["application/json"]["schema"], "components": document["components"]}
+    )
+
+
+@pytest.mark.parametrize("verification", ["optional", "mandatory"])
+def test_signup_201_schema_describes_the_answer_in_both_modes(
+    api_client, settings, verification
+):
+    settings.EMAIL_VERIFICATION = verification
+    schema = _response_schema(api_client, "/api/v1/auth/signup", "post", "201")
+
+    response = api_client.post(
+        "/api/v1/auth/signup",
+        {
+            "email": "ada@example.com",
+            "username": "ada",
+            "password": "tangerine-Quasar-orbit-58",
+        },
+        format="json",
+    )
+
+    assert response.status_code == 201, response.content
+    jsonschema.validate(response.json(), schema)
+
+
+def test_signup_201_schema_tells_the_two_shapes_apart(api_client):
+    schema = _response_schema(api_client, "/api/v1/auth/signup", "post", "201")
+    tokens = {
+        "access_token": "a",
+        "refresh_token": "r",
+        "token_type": "Bearer",
+        "expires_in": 900,
+    }
+
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate({"detail": "Account created."}, schema)
+    jsonschema.validate(tokens, schema)
