@@ -37,6 +37,7 @@ from accounts.services.passwords import (
     check_reset_link,
     request_password_reset,
     reset_password,
+    send_reset_link_to_address,
 )
 from accounts.services.profile import (
     delete_account,
@@ -74,6 +75,7 @@ from accounts.services.staff import (
 )
 from accounts.services.verification import (
     resend_verification,
+    send_verification_link_to_address,
     verify_email,
 )
 
@@ -119,6 +121,8 @@ __all__ = [
     "revoke_session",
     "revoke_user_tokens",
     "send_password_reset_link",
+    "send_reset_link_to_address",
+    "send_verification_link_to_address",
     "sign_in",
     "sign_out",
     "sign_out_all",
