@@ -117,6 +117,34 @@ def send_account_email(
     return "sent"
 
 
+RECOVERY_KINDS = ("password_reset", "verify_email")
+
+
+@task()
+def answer_recovery_request(
+    kind: str, email: str, ip: str | None, user_agent: str
+) -> str:
+    """The worker's half of forgot-password and resend-verification: find the
+    account and queue its email (rendered, with its link, by send_account_email).
+
+    Done here rather than in the request so that the request takes the same time
+    whether or not the address is registered (account enumeration by timing).
+    """
+    # Imported here: the services queue this task, so a module-level import
+    # would be a cycle (services -> tasks -> services).
+    from accounts import services
+
+    if kind not in RECOVERY_KINDS:
+        raise ValueError(f"unknown recovery request {kind!r}")
+    send = (
+        services.send_reset_link_to_address
+        if kind == "password_reset"
+        else services.send_verification_link_to_address
+    )
+    client = services.Client(ip=ip, user_agent=user_agent)
+    return "queued" if send(email=email, client=client) else "nothing to send"
+
+
 def _backoff(attempt: int) -> timedelta:
     return min(FIRST_RETRY_DELAY * 2 ** min(attempt - 1, 30), MAX_RETRY_DELAY)
 

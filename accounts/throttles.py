@@ -44,6 +44,9 @@ DEFAULT_RATES = {
     "signin": "10/min",
     "signup": "20/hour",
     "password": "5/hour",
+    # Recovery emails (reset, verification) one account receives, per kind: caps
+    # the flood an attacker can aim at a mailbox without refusing anyone.
+    "recovery_email": "3/hour",
     "refresh": "60/min",
     "user": "600/min",
 }

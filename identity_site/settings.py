@@ -316,6 +316,8 @@ if not DEBUG:
     SESSION_COOKIE_NAME = "__Host-sessionid"
     CSRF_COOKIE_NAME = "__Host-csrftoken"
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+# A stale form gets the site's "this form expired" page, JSON under /api/.
+CSRF_FAILURE_VIEW = "accounts.web.errors.csrf_failure"
 TRUSTED_PROXY_COUNT = _int("TRUSTED_PROXY_COUNT", 0)
 if TRUSTED_PROXY_COUNT:
     # Only behind a configured proxy: otherwise any client could claim HTTPS.

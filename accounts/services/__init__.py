@@ -47,6 +47,7 @@ from accounts.services.passwords import (
     check_reset_link,
     request_password_reset,
     reset_password,
+    send_reset_link_to_address,
 )
 from accounts.services.profile import (
     delete_account,
@@ -87,6 +88,7 @@ from accounts.services.staff import (
 )
 from accounts.services.verification import (
     resend_verification,
+    send_verification_link_to_address,
     verify_email,
 )
 
@@ -143,6 +145,8 @@ __all__ = [
     "save_group",
     "send_password_reset_link",
     "set_user_rights",
+    "send_reset_link_to_address",
+    "send_verification_link_to_address",
     "sign_in",
     "sign_out",
     "sign_out_all",

@@ -3,7 +3,7 @@
 from django.conf import settings
 from django.db import transaction
 
-from accounts import emails, throttles
+from accounts import emails
 from accounts.errors import (
     IncorrectPassword,
 )
@@ -11,10 +11,12 @@ from accounts.models import AuthEvent, User
 from accounts.services._base import (
     NO_CLIENT,
     Client,
+    _queue_recovery,
     _record,
     _set_password,
     _user_for_link,
     _validate_password,
+    _within_recovery_cap,
 )
 from accounts.services.sessions import _start_session
 from accounts.tokens import (
@@ -46,19 +48,27 @@ def change_password(
 
 
 def request_password_reset(*, email: str, client: Client = NO_CLIENT) -> None:
-    """Queue a reset link for an active account; silently nothing otherwise, so the
-    answer never reveals whether an address is registered."""
-    throttles.hit("password", client.ip, email)
+    """Ask for a reset link to this address. The answer and the work are the same
+    whether or not an account has it; the worker sends the link
+    (send_reset_link_to_address)."""
+    _queue_recovery("password_reset", email, client)
+
+
+def send_reset_link_to_address(*, email: str, client: Client = NO_CLIENT) -> bool:
+    """Email a reset link to the live, active account with this address, within
+    its hourly cap; records the request. Returns whether a link was queued.
+    Runs in the worker, behind request_password_reset."""
     user = (
         User.objects.with_email(email)
         .filter(is_active=True, deleted_at__isnull=True)
         .first()
     )
-    if user is None:
-        return
+    if user is None or not _within_recovery_cap("password_reset", user):
+        return False
     with transaction.atomic():
         _record(user, AuthEvent.Type.PASSWORD_RESET_REQUESTED, client)
         emails.send_password_reset(user)
+    return True
 
 
 def reset_password(

@@ -2,9 +2,16 @@
 
 from django.db import transaction
 
-from accounts import emails, throttles
+from accounts import emails
 from accounts.models import AuthEvent, User
-from accounts.services._base import NO_CLIENT, Client, _record, _user_for_link
+from accounts.services._base import (
+    NO_CLIENT,
+    Client,
+    _queue_recovery,
+    _record,
+    _user_for_link,
+    _within_recovery_cap,
+)
 from accounts.tokens import (
     email_verification_token,
 )
@@ -22,14 +29,24 @@ def verify_email(*, uid: str, token: str, client: Client = NO_CLIENT) -> User:
 
 
 def resend_verification(*, email: str, client: Client = NO_CLIENT) -> None:
-    """Queue a new verification link for an active, unverified account; silently
-    nothing otherwise (no enumeration)."""
-    throttles.hit("password", client.ip, email)
+    """Ask for a new verification link to this address. The answer and the work
+    are the same whatever the account; the worker sends the link
+    (send_verification_link_to_address)."""
+    _queue_recovery("verify_email", email, client)
+
+
+def send_verification_link_to_address(
+    *, email: str, client: Client = NO_CLIENT
+) -> bool:
+    """Email a verification link to the live, active, unverified account with
+    this address, within its hourly cap. Returns whether a link was queued.
+    Runs in the worker, behind resend_verification."""
     user = (
         User.objects.with_email(email)
         .filter(is_active=True, deleted_at__isnull=True, email_verified=False)
         .first()
     )
-    if user is not None:
-        with transaction.atomic():
-            emails.send_verification(user)
+    if user is None or not _within_recovery_cap("verify_email", user):
+        return False
+    emails.send_verification(user)
+    return True

@@ -127,7 +127,7 @@ def attempt_of(row) -> int:
 
 def test_worker_delivers_a_queued_email_over_smtp(smtp):
     user = UserFactory()
-    services.request_password_reset(email=user.email)
+    services.send_reset_link_to_address(email=user.email)
     assert smtp.messages == []
 
     run_worker()
@@ -141,9 +141,23 @@ def test_worker_delivers_a_queued_email_over_smtp(smtp):
     assert row.return_value == "sent"
 
 
+def test_worker_answers_a_forgot_password_request_with_an_email(smtp):
+    user = UserFactory()
+    services.request_password_reset(email=user.email.upper())
+    assert smtp.messages == []
+
+    run_worker()
+
+    ((recipients, message),) = smtp.messages
+    assert recipients == [user.email]
+    assert message["Subject"] == "Reset your Identity password"
+    returned = set(DBTaskResult.objects.values_list("return_value", flat=True))
+    assert returned == {"queued", "sent"}
+
+
 def test_delivered_reset_link_sets_the_password(smtp, settings):
     user = UserFactory()
-    services.request_password_reset(email=user.email)
+    services.send_reset_link_to_address(email=user.email)
     run_worker()
     ((_, message),) = smtp.messages
     uid, token = re.search(
@@ -162,7 +176,7 @@ def test_email_queued_during_an_outage_is_delivered_once_the_server_is_back(
 ):
     user = UserFactory()
     smtp.stop()
-    services.request_password_reset(email=user.email)
+    services.send_reset_link_to_address(email=user.email)
 
     run_worker()
 
@@ -191,7 +205,7 @@ def test_email_queued_during_an_outage_is_delivered_once_the_server_is_back(
 def test_failed_attempt_is_logged_without_message_or_link(smtp, caplog):
     user = UserFactory()
     smtp.stop()
-    services.request_password_reset(email=user.email)
+    services.send_reset_link_to_address(email=user.email)
 
     with caplog.at_level("INFO", logger="accounts.tasks"):
         run_worker()
@@ -212,7 +226,7 @@ def test_retries_back_off_from_10_seconds_to_10_minutes_then_fail_after_window(
     time_machine.move_to(start, tick=False)
     user = UserFactory()
     smtp.stop()
-    services.request_password_reset(email=user.email)
+    services.send_reset_link_to_address(email=user.email)
     delays = []
 
     run_worker()
@@ -234,7 +248,7 @@ def test_retries_back_off_from_10_seconds_to_10_minutes_then_fail_after_window(
 def test_recipient_refused_for_good_fails_at_once(smtp, caplog):
     smtp.handler.refuse_with = "550 5.1.1 No such user here"
     user = UserFactory()
-    services.request_password_reset(email=user.email)
+    services.send_reset_link_to_address(email=user.email)
 
     with caplog.at_level("ERROR", logger="accounts.tasks"):
         run_worker()
@@ -248,7 +262,7 @@ def test_recipient_refused_for_good_fails_at_once(smtp, caplog):
 def test_recipient_refused_for_now_is_retried(smtp):
     smtp.handler.refuse_with = "450 4.2.1 Mailbox busy, try later"
     user = UserFactory()
-    services.request_password_reset(email=user.email)
+    services.send_reset_link_to_address(email=user.email)
 
     run_worker()
 
@@ -262,7 +276,7 @@ def failed_email(smtp):
     """A reset email the worker gave up on: its recipient was refused."""
     smtp.handler.refuse_with = "550 5.1.1 No such user here"
     user = UserFactory()
-    services.request_password_reset(email=user.email)
+    services.send_reset_link_to_address(email=user.email)
     run_worker()
     smtp.handler.refuse_with = None
     return DBTaskResult.objects.get(status="FAILED")
@@ -312,7 +326,7 @@ def test_staff_retry_of_a_failed_email_delivers_it_once(
 
 def test_retry_action_leaves_emails_that_did_not_fail_alone(smtp, superuser_client):
     user = UserFactory()
-    services.request_password_reset(email=user.email)
+    services.send_reset_link_to_address(email=user.email)
     run_worker()
     (sent,) = DBTaskResult.objects.all()
 

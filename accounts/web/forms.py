@@ -149,11 +149,11 @@ class AdminSignInForm(SignInForm):
             )
 
 
-class ForgotPasswordForm(forms.Form):
+class ForgotPasswordForm(ServiceErrorsMixin, forms.Form):
     email = _email_field()
 
 
-class ResendVerificationForm(forms.Form):
+class ResendVerificationForm(ServiceErrorsMixin, forms.Form):
     email = _email_field()
 
 

@@ -22,9 +22,11 @@ from accounts.errors import (
     InvalidToken,
     ServiceError,
     SessionNotFound,
+    Throttled,
 )
 from accounts.http import client_of
 from accounts.web.display import describe_device, event_label
+from accounts.web.errors import too_many_requests
 from accounts.web.forms import (
     ChangePasswordForm,
     DeleteAccountForm,
@@ -71,8 +73,10 @@ class ServiceFormMixin:
     """For form views that call a service: show its refusal on the form."""
 
     def refuse(self, form, error: ServiceError):
+        if isinstance(error, Throttled):
+            return too_many_requests(self.request, error)
         form.add_service_error(error)
-        return too_many_attempts(error, self.form_invalid(form))
+        return self.form_invalid(form)
 
 
 def too_many_attempts(error: ServiceError, response):

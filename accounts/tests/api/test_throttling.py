@@ -129,27 +129,15 @@ def test_throttle_rates_off_disables_throttling_and_lockout(settings):
 @pytest.mark.django_db
 def test_forgot_password_flood_is_throttled_per_ip(mailoutbox):
     client = APIClient(REMOTE_ADDR="198.51.100.9")
-    user = UserFactory()
+    users = UserFactory.create_batch(7)
 
     codes = [
         client.post(FORGOT, {"email": user.email}, format="json").status_code
-        for _ in range(7)
+        for user in users
     ]
 
     assert codes == [200] * 5 + [429, 429]
     assert len(mailoutbox) == 5
-
-
-@pytest.mark.django_db
-def test_forgot_password_flood_on_one_address_from_many_ips_is_throttled():
-    codes = [
-        APIClient(REMOTE_ADDR=f"203.0.113.{i}")
-        .post(FORGOT, {"email": "victim@example.com"}, format="json")
-        .status_code
-        for i in range(6)
-    ]
-
-    assert codes == [200] * 5 + [429]
 
 
 @pytest.mark.django_db(transaction=True)
