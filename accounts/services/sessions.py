@@ -16,7 +16,13 @@ from accounts.errors import (
     SessionNotFound,
 )
 from accounts.models import AuthEvent, TokenSession, User
-from accounts.services._base import NO_CLIENT, Client, _record, _revoke_everything
+from accounts.services._base import (
+    NO_CLIENT,
+    Client,
+    _record,
+    _revoke_everything,
+    _revoke_session_tokens,
+)
 from accounts.tokens import (
     GENERATION_CLAIM,
     SESSION_CLAIM,
@@ -99,11 +105,13 @@ def sign_out(*, user: User, refresh_token: str, client: Client = NO_CLIENT) -> N
     payload = _decode_refresh(refresh_token)
     if payload.get("sub") != str(user.pk):
         raise NotYourToken()
+    session_id = payload.get(SESSION_CLAIM)
     with transaction.atomic():
         revoked = TokenSession.objects.filter(
-            pk=payload.get(SESSION_CLAIM), user=user, revoked_at__isnull=True
+            pk=session_id, user=user, revoked_at__isnull=True
         ).update(revoked_at=timezone.now())
         if revoked:
+            _revoke_session_tokens(user, session_id)
             _record(user, AuthEvent.Type.SIGNOUT, client)
 
 
@@ -128,7 +136,8 @@ def active_sessions(*, user: User):
 
 
 def revoke_session(*, user: User, session_id, client: Client = NO_CLIENT) -> None:
-    """Revoke one API session of the user's; another user's is "not found"."""
+    """Revoke one API session of the user's, its access tokens included; the
+    caller's own current one may go too. Another user's is "not found"."""
     with transaction.atomic():
         try:
             session_id = uuid.UUID(str(session_id))
@@ -141,6 +150,7 @@ def revoke_session(*, user: User, session_id, client: Client = NO_CLIENT) -> Non
         )
         if not revoked:
             raise SessionNotFound()
+        _revoke_session_tokens(user, session_id)
         _record(user, AuthEvent.Type.SESSION_REVOKED, client, session=str(session_id))
 
 
