@@ -40,6 +40,7 @@ def check_lifetimes(app_configs=None, **kwargs):
         "PASSWORD_MIN_LENGTH",
         "SESSION_COOKIE_AGE",
         "SESSION_IDLE_TIMEOUT",
+        "SESSION_MAX_AGE_DAYS",
         "EMAIL_RETRY_WINDOW",
         "LOCKOUT_THRESHOLD",
         "LOCKOUT_WINDOW",

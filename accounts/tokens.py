@@ -232,10 +232,15 @@ class TokenPair:
 
 
 def mint_pair(
-    user, *, session_id: str, refresh_jti: str | None = None
+    user,
+    *,
+    session_id: str,
+    not_after: datetime | None = None,
+    refresh_jti: str | None = None,
 ) -> tuple[TokenPair, str]:
     """Mint an access + refresh token for a session; returns the pair and the
-    refresh token's jti (the only part of it the server keeps)."""
+    refresh token's jti (the only part of it the server keeps). Neither token
+    outlives `not_after`, the end of the session."""
     claims = {
         "sub": str(user.pk),
         GENERATION_CLAIM: user.token_generation,
@@ -246,6 +251,8 @@ def mint_pair(
     for token in (refresh, access):
         for name, value in claims.items():
             token[name] = value
+        if not_after is not None:
+            token["exp"] = min(token["exp"], int(not_after.timestamp()))
     if refresh_jti:
         refresh["jti"] = refresh_jti
     pair = TokenPair(
