@@ -73,6 +73,7 @@ from accounts.services.staff import (
     update_user,
 )
 from accounts.services.verification import (
+    check_verification_link,
     resend_verification,
     verify_email,
 )
@@ -99,6 +100,7 @@ __all__ = [
     "add_user",
     "change_password",
     "check_reset_link",
+    "check_verification_link",
     "create_user",
     "deactivate_user",
     "delete_account",
