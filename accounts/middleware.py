@@ -1,4 +1,5 @@
-"""Time limits for browser sessions.
+"""Time limits for browser sessions, and no caching of what a signed-in
+person sees.
 
 SESSION_IDLE_TIMEOUT signs out a browser left unused for that long (a forgotten
 session on a shared computer); SESSION_MAX_AGE_DAYS signs out any browser that
@@ -12,6 +13,7 @@ import time
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import SESSION_KEY, logout
+from django.utils.cache import add_never_cache_headers
 
 LAST_SEEN_KEY = "_last_seen"
 SIGNED_IN_AT_KEY = "_signed_in_at"
@@ -62,3 +64,29 @@ class IdleTimeoutMiddleware:
     def sign_out(request, message: str) -> None:
         logout(request)
         messages.info(request, message, fail_silently=True)
+
+
+class NoStoreMiddleware:
+    """`Cache-Control: no-store` on every answer to a signed-in browser or to a
+    request carrying credentials (a bearer token): the browser's disk cache
+    and any proxy would otherwise keep account pages and personal data, which
+    the back button or the next user of a shared computer brings back.
+
+    An answer that already says how to cache it (token responses' bare
+    `no-store`, WhiteNoise's static files, which never get this far) is left
+    alone. Reads the session key, not request.user: no user query of its own.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        signed_in = SESSION_KEY in request.session
+        response = self.get_response(request)
+        if "Cache-Control" not in response and (
+            signed_in
+            or SESSION_KEY in request.session
+            or "HTTP_AUTHORIZATION" in request.META
+        ):
+            add_never_cache_headers(response)
+        return response
