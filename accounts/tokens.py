@@ -66,7 +66,8 @@ class KeyIdTokenBackend(TokenBackend):
         )
 
     def encode(self, payload):
-        payload = {**payload, "iss": self.issuer, "aud": self.audience}
+        if self.issuer is not None:
+            payload = {**payload, "iss": self.issuer, "aud": self.audience}
         return jwt.encode(
             payload,
             self.prepared_signing_key,
