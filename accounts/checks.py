@@ -40,6 +40,7 @@ def check_lifetimes(app_configs=None, **kwargs):
         "PASSWORD_MIN_LENGTH",
         "SESSION_COOKIE_AGE",
         "SESSION_IDLE_TIMEOUT",
+        "SESSION_MAX_AGE_DAYS",
         "EMAIL_RETRY_WINDOW",
         "LOCKOUT_THRESHOLD",
         "LOCKOUT_WINDOW",
@@ -67,6 +68,16 @@ def check_jwt(app_configs=None, **kwargs):
         key = settings.JWT_SIGNING_KEY
         if not key or len(key) < 32:
             return [_error("JWT_SIGNING_KEY", "must be at least 32 characters long.")]
+        if not settings.DEBUG and key == settings.SECRET_KEY:
+            # Unset, it falls back to SECRET_KEY: one leaked secret would then
+            # forge tokens and browser sessions alike, and rotating one would
+            # rotate the other.
+            return [
+                _error(
+                    "JWT_SIGNING_KEY",
+                    "set a key of its own when DEBUG is off, not the SECRET_KEY.",
+                )
+            ]
         return []
     if algorithm not in ASYMMETRIC_ALGORITHMS:
         supported = ", ".join(sorted(SYMMETRIC_ALGORITHMS | ASYMMETRIC_ALGORITHMS))
@@ -116,6 +127,20 @@ def check_site(app_configs=None, **kwargs):
             errors.append(
                 _error(variable, f"must be an absolute http(s) URL, got {value!r}.")
             )
+        elif (
+            parts.scheme == "http"
+            and not settings.DEBUG
+            and not _is_loopback(parts.hostname)
+        ):
+            # Reset and verification links, and the cookies, would travel in
+            # the clear. Loopback stays allowed: nothing crosses a network.
+            errors.append(
+                _error(
+                    variable,
+                    "must be https when DEBUG is off (emailed links and cookies "
+                    f"would cross the network in the clear), got {value!r}.",
+                )
+            )
     if settings.EMAIL_VERIFICATION not in EMAIL_VERIFICATION_MODES:
         errors.append(
             _error(
@@ -126,6 +151,15 @@ def check_site(app_configs=None, **kwargs):
         )
     errors += _check_throttle_rates(settings.THROTTLE_RATES)
     return errors
+
+
+def _is_loopback(host: str | None) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host or "").is_loopback
+    except ValueError:
+        return False
 
 
 def _check_throttle_rates(value: str) -> list[checks.Error]:

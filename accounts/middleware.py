@@ -1,7 +1,11 @@
-"""Idle timeout for browser sessions.
+"""Time limits for browser sessions, and no caching of what a signed-in
+person sees.
 
-SESSION_COOKIE_AGE bounds a session's whole life; SESSION_IDLE_TIMEOUT signs out a
-browser left unused for that long (a forgotten session on a shared computer).
+SESSION_IDLE_TIMEOUT signs out a browser left unused for that long (a forgotten
+session on a shared computer); SESSION_MAX_AGE_DAYS signs out any browser that
+long after its sign-in, however active (a stolen session cookie, kept warm by
+its thief, still dies). Django's SESSION_COOKIE_AGE cannot do the latter: every
+save of the session starts its cookie's age again.
 """
 
 import time
@@ -9,15 +13,18 @@ import time
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import SESSION_KEY, logout
+from django.utils.cache import add_never_cache_headers
 
 LAST_SEEN_KEY = "_last_seen"
+SIGNED_IN_AT_KEY = "_signed_in_at"
 # Saving the session on every request would cost a write each time; a minute of
 # slack on a timeout of hours or days is invisible.
 LAST_SEEN_RESOLUTION = 60
 
 
 class IdleTimeoutMiddleware:
-    """Goes after AuthenticationMiddleware and MessageMiddleware."""
+    """Idle timeout and maximum age. Goes after AuthenticationMiddleware and
+    MessageMiddleware."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -28,16 +35,58 @@ class IdleTimeoutMiddleware:
         if SESSION_KEY in request.session:
             now = int(time.time())
             last_seen = request.session.get(LAST_SEEN_KEY)
+            signed_in_at = request.session.get(SIGNED_IN_AT_KEY)
             if (
+                signed_in_at is not None
+                and now - signed_in_at > settings.SESSION_MAX_AGE_DAYS * 86400
+            ):
+                self.sign_out(
+                    request, "Your session has expired. Please sign in again."
+                )
+            elif (
                 last_seen is not None
                 and now - last_seen > settings.SESSION_IDLE_TIMEOUT
             ):
-                logout(request)
-                messages.info(
-                    request,
-                    "You were signed out after a period of inactivity.",
-                    fail_silently=True,
+                self.sign_out(
+                    request, "You were signed out after a period of inactivity."
                 )
             elif last_seen is None or now - last_seen >= LAST_SEEN_RESOLUTION:
                 request.session[LAST_SEEN_KEY] = now
-        return self.get_response(request)
+        response = self.get_response(request)
+        # Stamped after the view, so the sign-in request itself (where login()
+        # ran) records the moment. login() as another user starts an empty
+        # session, and signing out flushes it: the stamp never carries over.
+        if SESSION_KEY in request.session and SIGNED_IN_AT_KEY not in request.session:
+            request.session[SIGNED_IN_AT_KEY] = int(time.time())
+        return response
+
+    @staticmethod
+    def sign_out(request, message: str) -> None:
+        logout(request)
+        messages.info(request, message, fail_silently=True)
+
+
+class NoStoreMiddleware:
+    """`Cache-Control: no-store` on every answer to a signed-in browser or to a
+    request carrying credentials (a bearer token): the browser's disk cache
+    and any proxy would otherwise keep account pages and personal data, which
+    the back button or the next user of a shared computer brings back.
+
+    An answer that already says how to cache it (token responses' bare
+    `no-store`, WhiteNoise's static files, which never get this far) is left
+    alone. Reads the session key, not request.user: no user query of its own.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        signed_in = SESSION_KEY in request.session
+        response = self.get_response(request)
+        if "Cache-Control" not in response and (
+            signed_in
+            or SESSION_KEY in request.session
+            or "HTTP_AUTHORIZATION" in request.META
+        ):
+            add_never_cache_headers(response)
+        return response

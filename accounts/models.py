@@ -38,6 +38,10 @@ class Tier(models.Model):
         return self.name
 
 
+# Written only by the revocation services (accounts.services._base).
+REVOCATION_FIELDS = ("token_generation", "revoked_sessions")
+
+
 class User(AbstractBaseUser, PermissionsMixin):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     username = models.CharField(
@@ -63,6 +67,10 @@ class User(AbstractBaseUser, PermissionsMixin):
     )
     # Bumped to revoke every token issued before (see architecture.md).
     token_generation = models.PositiveIntegerField(default=0, editable=False)
+    # Sessions signed out one by one, {sid: unix time of the revocation}, kept
+    # only while an access token of theirs could still be alive: the row is
+    # loaded to authenticate anyway, so refusing those tokens costs no query.
+    revoked_sessions = models.JSONField(default=dict, blank=True, editable=False)
 
     objects = UserManager()
 
@@ -138,13 +146,13 @@ class User(AbstractBaseUser, PermissionsMixin):
         self.username = normalize_username(self.username)
         self.email = normalize_email(self.email)
         if not self._state.adding and kwargs.get("update_fields") is None:
-            # token_generation only ever moves through an atomic F() update; a
-            # full save of a stale instance must not roll it back and bring
-            # revoked tokens back to life.
+            # token_generation and revoked_sessions only change under the
+            # revocation services' own updates; a full save of a stale instance
+            # must not roll them back and bring revoked tokens back to life.
             kwargs["update_fields"] = [
                 f.name
                 for f in self._meta.concrete_fields
-                if not f.primary_key and f.name != "token_generation"
+                if not f.primary_key and f.name not in REVOCATION_FIELDS
             ]
         super().save(*args, **kwargs)
 

@@ -4,6 +4,9 @@ one-time link tokens (password reset, email verification).
 Every JWT carries `gen`, the user's token_generation when it was issued: bumping
 the user's counter revokes every earlier token at once (architecture.md). Refresh
 tokens and the access tokens minted with them also carry `sid`, their session.
+`iss` and `aud` name this deployment (SITE_URL's origin), and verification
+requires both: a token another service or another deployment minted with the
+same key (staging sharing production's secret, say) is refused here.
 """
 
 import base64
@@ -13,6 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import jwt
 from django.conf import settings
@@ -42,8 +46,10 @@ class KeyIdTokenBackend(TokenBackend):
         verifying_keys: dict[str, object],
         previous_keys: dict[str, object] | None = None,
         previous_until: datetime | None = None,
+        issuer: str | None = None,
     ):
-        super().__init__(algorithm, signing_key)
+        # SimpleJWT's decode then requires both claims and checks their values.
+        super().__init__(algorithm, signing_key, audience=issuer, issuer=issuer)
         self.kid = next(iter(verifying_keys))
         self.verifying_keys = verifying_keys
         self.previous_keys = previous_keys or {}
@@ -60,6 +66,8 @@ class KeyIdTokenBackend(TokenBackend):
         )
 
     def encode(self, payload):
+        if self.issuer is not None:
+            payload = {**payload, "iss": self.issuer, "aud": self.audience}
         return jwt.encode(
             payload,
             self.prepared_signing_key,
@@ -143,8 +151,15 @@ def _hmac_kid(signing_key: str) -> str:
     return hashlib.sha256(b"kid:" + signing_key.encode()).hexdigest()[:16]
 
 
+def issuer() -> str:
+    """This deployment's name in its tokens: SITE_URL's origin."""
+    parts = urlsplit(settings.SITE_URL)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
 @lru_cache(maxsize=4)
 def _backend(
+    issuer: str,
     algorithm,
     signing_key,
     private_file,
@@ -164,6 +179,7 @@ def _backend(
             {_hmac_kid(signing_key): signing_key},
             {_hmac_kid(key): key for key in previous_signing_keys},
             until,
+            issuer,
         )
     private_key, public_key = load_key_pair()
     previous = [load_public_key(path) for path in previous_public_files]
@@ -173,11 +189,13 @@ def _backend(
         {public_jwk(public_key)["kid"]: public_key},
         {public_jwk(key)["kid"]: key for key in previous},
         until,
+        issuer,
     )
 
 
 def token_backend() -> KeyIdTokenBackend:
     return _backend(
+        issuer(),
         settings.JWT_ALGORITHM,
         settings.JWT_SIGNING_KEY,
         settings.JWT_PRIVATE_KEY_FILE,
@@ -232,10 +250,15 @@ class TokenPair:
 
 
 def mint_pair(
-    user, *, session_id: str, refresh_jti: str | None = None
+    user,
+    *,
+    session_id: str,
+    not_after: datetime | None = None,
+    refresh_jti: str | None = None,
 ) -> tuple[TokenPair, str]:
     """Mint an access + refresh token for a session; returns the pair and the
-    refresh token's jti (the only part of it the server keeps)."""
+    refresh token's jti (the only part of it the server keeps). Neither token
+    outlives `not_after`, the end of the session."""
     claims = {
         "sub": str(user.pk),
         GENERATION_CLAIM: user.token_generation,
@@ -246,6 +269,8 @@ def mint_pair(
     for token in (refresh, access):
         for name, value in claims.items():
             token[name] = value
+        if not_after is not None:
+            token["exp"] = min(token["exp"], int(not_after.timestamp()))
     if refresh_jti:
         refresh["jti"] = refresh_jti
     pair = TokenPair(

@@ -112,6 +112,8 @@ def service_environment(
             "DJANGO_SETTINGS_MODULE": "identity_site.settings",
             "DEBUG": "false",
             "SECRET_KEY": "bench-" + secrets.token_urlsafe(48),
+            # Production mode refuses a JWT key that is the SECRET_KEY.
+            "JWT_SIGNING_KEY": "bench-jwt-" + secrets.token_urlsafe(48),
             "ALLOWED_HOSTS": HOST,
             "SITE_URL": f"http://{HOST}:{port}",
             "SECURE_SSL_REDIRECT": "false",
@@ -130,7 +132,6 @@ def service_environment(
             RUN_ID_VARIABLE: run_id,
         }
     )
-    env.pop("JWT_SIGNING_KEY", None)  # derived from the throwaway SECRET_KEY
     if redis_url:
         env["REDIS_URL"] = redis_url
     else:

@@ -100,6 +100,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "accounts.middleware.IdleTimeoutMiddleware",
+    "accounts.middleware.NoStoreMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
 ]
@@ -213,6 +214,8 @@ EMAIL_VERIFICATION = env.str("EMAIL_VERIFICATION", default="optional")
 
 SESSION_COOKIE_AGE = _int("SESSION_COOKIE_AGE", 60 * 60 * 24 * 14)
 SESSION_IDLE_TIMEOUT = _int("SESSION_IDLE_TIMEOUT", 60 * 60 * 24 * 2)
+# No session, API or browser, outlives this from its sign-in, however active.
+SESSION_MAX_AGE_DAYS = _int("SESSION_MAX_AGE_DAYS", 30)
 
 # ---------------------------------------------------------------------------
 # Tokens (SimpleJWT, with our own claims: see accounts/tokens.py)

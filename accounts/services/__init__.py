@@ -87,6 +87,7 @@ from accounts.services.staff import (
     update_user,
 )
 from accounts.services.verification import (
+    check_verification_link,
     resend_verification,
     send_verification_link_to_address,
     verify_email,
@@ -115,6 +116,7 @@ __all__ = [
     "add_user",
     "change_password",
     "check_reset_link",
+    "check_verification_link",
     "create_user",
     "deactivate_user",
     "delete_account",

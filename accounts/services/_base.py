@@ -55,6 +55,32 @@ def _revoke_everything(user: User) -> None:
     )
 
 
+# Clocks of different servers may disagree a little; an entry outliving the
+# tokens it guards by a minute costs nothing.
+_REVOKED_SESSION_SLACK = 60
+
+
+def _revoke_session_tokens(user: User, session_id: str) -> None:
+    """Make the access tokens of one session fail at once (its refresh token is
+    the caller's business). Must run inside the caller's transaction.
+
+    The session id goes into the user row's short list of revoked sessions,
+    which authentication reads with the row it loads anyway. The row is locked
+    while the list is rewritten, so two revocations at once keep both entries;
+    entries older than an access token's lifetime are dropped, as no token
+    they could match is still unexpired.
+    """
+    locked = User.objects.select_for_update().only("revoked_sessions").get(pk=user.pk)
+    now = int(timezone.now().timestamp())
+    oldest = now - settings.ACCESS_TOKEN_EXPIRE_MINUTES * 60 - _REVOKED_SESSION_SLACK
+    revoked = {
+        sid: at for sid, at in (locked.revoked_sessions or {}).items() if at >= oldest
+    }
+    revoked[str(session_id)] = now
+    User.objects.filter(pk=user.pk).update(revoked_sessions=revoked)
+    user.revoked_sessions = revoked
+
+
 def _set_password(user: User, password: str, also: list[str] = ()) -> None:
     user.set_password(password)
     user.save(update_fields=["password", *also])

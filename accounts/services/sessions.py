@@ -1,7 +1,7 @@
 """API sessions: issuing, rotating and revoking token pairs."""
 
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
@@ -16,7 +16,13 @@ from accounts.errors import (
     SessionNotFound,
 )
 from accounts.models import AuthEvent, TokenSession, User
-from accounts.services._base import NO_CLIENT, Client, _record, _revoke_everything
+from accounts.services._base import (
+    NO_CLIENT,
+    Client,
+    _record,
+    _revoke_everything,
+    _revoke_session_tokens,
+)
 from accounts.tokens import (
     GENERATION_CLAIM,
     SESSION_CLAIM,
@@ -34,19 +40,30 @@ def issue_tokens(*, user: User, client: Client = NO_CLIENT) -> TokenPair:
 
 def _start_session(user: User, client: Client) -> TokenPair:
     session_id = str(uuid.uuid4())
-    pair, jti = mint_pair(user, session_id=session_id)
     now = timezone.now()
+    expires_at = _session_end(created_at=now, now=now)
+    pair, jti = mint_pair(user, session_id=session_id, not_after=expires_at)
     TokenSession.objects.create(
         id=session_id,
         user=user,
         refresh_jti=jti,
         created_at=now,
         last_used_at=now,
-        expires_at=now + timedelta(days=settings.REFRESH_TOKEN_EXPIRE_DAYS),
+        expires_at=expires_at,
         ip=client.ip,
         user_agent=client.user_agent[:400],
     )
     return pair
+
+
+def _session_end(*, created_at: datetime, now: datetime) -> datetime:
+    """Each refresh extends a session by the refresh-token lifetime, but never
+    past SESSION_MAX_AGE_DAYS from its sign-in: a stolen refresh token, kept
+    fresh by a thief, still dies (and so does a forgotten device)."""
+    return min(
+        now + timedelta(days=settings.REFRESH_TOKEN_EXPIRE_DAYS),
+        created_at + timedelta(days=settings.SESSION_MAX_AGE_DAYS),
+    )
 
 
 def refresh(*, refresh_token: str, client: Client = NO_CLIENT) -> TokenPair:
@@ -79,13 +96,13 @@ def refresh(*, refresh_token: str, client: Client = NO_CLIENT) -> TokenPair:
             _record(user, AuthEvent.Type.TOKEN_REUSE, client, session=str(session.pk))
             reused_by = user
         else:
-            pair, jti = mint_pair(user, session_id=str(session.pk))
             now = timezone.now()
+            session.expires_at = _session_end(created_at=session.created_at, now=now)
+            pair, jti = mint_pair(
+                user, session_id=str(session.pk), not_after=session.expires_at
+            )
             session.refresh_jti = jti
             session.last_used_at = now
-            session.expires_at = now + timedelta(
-                days=settings.REFRESH_TOKEN_EXPIRE_DAYS
-            )
             session.save(update_fields=["refresh_jti", "last_used_at", "expires_at"])
     if reused_by is not None:
         # Raised after the commit, so the revocation is not rolled back with it.
@@ -99,11 +116,13 @@ def sign_out(*, user: User, refresh_token: str, client: Client = NO_CLIENT) -> N
     payload = _decode_refresh(refresh_token)
     if payload.get("sub") != str(user.pk):
         raise NotYourToken()
+    session_id = payload.get(SESSION_CLAIM)
     with transaction.atomic():
         revoked = TokenSession.objects.filter(
-            pk=payload.get(SESSION_CLAIM), user=user, revoked_at__isnull=True
+            pk=session_id, user=user, revoked_at__isnull=True
         ).update(revoked_at=timezone.now())
         if revoked:
+            _revoke_session_tokens(user, session_id)
             _record(user, AuthEvent.Type.SIGNOUT, client)
 
 
@@ -128,7 +147,8 @@ def active_sessions(*, user: User):
 
 
 def revoke_session(*, user: User, session_id, client: Client = NO_CLIENT) -> None:
-    """Revoke one API session of the user's; another user's is "not found"."""
+    """Revoke one API session of the user's, its access tokens included; the
+    caller's own current one may go too. Another user's is "not found"."""
     with transaction.atomic():
         try:
             session_id = uuid.UUID(str(session_id))
@@ -141,6 +161,7 @@ def revoke_session(*, user: User, session_id, client: Client = NO_CLIENT) -> Non
         )
         if not revoked:
             raise SessionNotFound()
+        _revoke_session_tokens(user, session_id)
         _record(user, AuthEvent.Type.SESSION_REVOKED, client, session=str(session_id))
 
 

@@ -28,6 +28,12 @@ def verify_email(*, uid: str, token: str, client: Client = NO_CLIENT) -> User:
     return user
 
 
+def check_verification_link(*, uid: str, token: str) -> User:
+    """The account a verification link is for, without using it (for the page
+    that shows the confirm button)."""
+    return _user_for_link(uid, token, email_verification_token)
+
+
 def resend_verification(*, email: str, client: Client = NO_CLIENT) -> None:
     """Ask for a new verification link to this address. The answer and the work
     are the same whatever the account; the worker sends the link

@@ -27,6 +27,8 @@ override_settings(
     SECURE_SSL_REDIRECT=False,
     ALLOWED_HOSTS=["testserver", "localhost", "127.0.0.1"],
     SITE_URL="https://id.example.com",
+    # As production requires: a JWT key of its own, not the SECRET_KEY.
+    JWT_SIGNING_KEY="test-only-jwt-signing-key-" + "j" * 32,
 ).enable()
 
 

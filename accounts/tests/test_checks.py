@@ -88,6 +88,7 @@ def test_good_configuration_passes_every_check():
         ("ACCESS_TOKEN_EXPIRE_MINUTES", -5),
         ("REFRESH_TOKEN_EXPIRE_DAYS", 0),
         ("PASSWORD_RESET_TIMEOUT", 0),
+        ("SESSION_MAX_AGE_DAYS", 0),
     ],
 )
 def test_lifetime_that_is_not_positive_is_refused_naming_it(settings, variable, value):
@@ -176,6 +177,91 @@ def test_hs256_with_a_short_signing_key_is_refused_naming_it(settings):
     errors = config_errors()
 
     assert errors == ["JWT_SIGNING_KEY: must be at least 32 characters long."]
+
+
+def test_jwt_signing_key_equal_to_secret_key_without_debug_is_refused(settings):
+    # What an unset JWT_SIGNING_KEY amounts to (it falls back to SECRET_KEY):
+    # one leaked secret would forge tokens and sessions alike.
+    settings.JWT_SIGNING_KEY = settings.SECRET_KEY
+
+    errors = config_errors()
+
+    assert errors == [
+        "JWT_SIGNING_KEY: set a key of its own when DEBUG is off, not the SECRET_KEY."
+    ]
+
+
+def test_jwt_signing_key_equal_to_secret_key_with_debug_is_accepted(settings):
+    settings.DEBUG = True
+    settings.JWT_SIGNING_KEY = settings.SECRET_KEY
+
+    errors = config_errors()
+
+    assert errors == []
+
+
+def test_unset_jwt_signing_key_stops_a_production_wsgi_start_naming_it():
+    result = run_python(
+        "import identity_site.wsgi",
+        DEBUG="false",
+        SECRET_KEY="a-production-secret-that-is-long-and-random-0123456789abcdef",
+        JWT_SIGNING_KEY="",
+        SITE_URL="https://id.example.com",
+        ALLOWED_HOSTS="id.example.com",
+    )
+
+    assert result.returncode != 0
+    assert "JWT_SIGNING_KEY: set a key of its own" in result.stderr
+
+
+def test_rs256_needs_no_jwt_signing_key_without_debug(settings, rsa_key_pair):
+    settings.JWT_ALGORITHM = "RS256"
+    settings.JWT_SIGNING_KEY = settings.SECRET_KEY
+    settings.JWT_PRIVATE_KEY_FILE, settings.JWT_PUBLIC_KEY_FILE = map(str, rsa_key_pair)
+
+    errors = config_errors()
+
+    assert errors == []
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [("SITE_URL", "http://id.example.com"), ("FRONTEND_URL", "http://app.example")],
+)
+def test_plain_http_urls_without_debug_are_refused_naming_them(
+    settings, variable, value
+):
+    setattr(settings, variable, value)
+
+    errors = config_errors()
+
+    assert errors == [
+        f"{variable}: must be https when DEBUG is off (emailed links and cookies "
+        f"would cross the network in the clear), got {value!r}."
+    ]
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["http://localhost:8000", "http://127.0.0.1:8000", "http://[::1]:8000"],
+)
+def test_plain_http_on_loopback_without_debug_is_accepted(settings, value):
+    # A load test or a smoke test on one machine: nothing crosses a network.
+    settings.SITE_URL = value
+
+    errors = config_errors()
+
+    assert errors == []
+
+
+def test_plain_http_urls_with_debug_are_accepted(settings):
+    settings.DEBUG = True
+    settings.SITE_URL = "http://id.example.com"
+    settings.FRONTEND_URL = "http://app.example"
+
+    errors = config_errors()
+
+    assert errors == []
 
 
 def test_development_secret_key_without_debug_is_refused_naming_it(settings):

@@ -47,6 +47,7 @@ def server(tmp_path_factory):
         "DATABASE_URL": f"sqlite:///{directory / 'db.sqlite3'}",
         "DEBUG": "false",
         "SECRET_KEY": "gunicorn-observability-test-secret-0123456789abcdef",
+        "JWT_SIGNING_KEY": "gunicorn-observability-test-jwt-key-0123456789abcdef",
         "ALLOWED_HOSTS": "127.0.0.1",
         "SECURE_SSL_REDIRECT": "false",
         "METRICS_TOKEN": TOKEN,

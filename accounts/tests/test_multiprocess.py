@@ -61,6 +61,7 @@ def servers():
         "REDIS_URL": REDIS_URL,
         "DEBUG": "false",
         "SECRET_KEY": "multiprocess-test-secret-key-0123456789abcdefghijklmnop",
+        "JWT_SIGNING_KEY": "multiprocess-test-jwt-signing-key-0123456789abcdefghij",
         "ALLOWED_HOSTS": "127.0.0.1",
         "SECURE_SSL_REDIRECT": "false",
         "THROTTLE_RATES": "signin=10/hour,signup=100/hour",

@@ -38,6 +38,7 @@ def test_deploy_check_is_clean_with_production_settings(tmp_path):
         "DJANGO_SETTINGS_MODULE": "identity_site.settings",
         "DEBUG": "false",
         "SECRET_KEY": "a-production-secret-that-is-long-and-random-0123456789abcdef",
+        "JWT_SIGNING_KEY": "a-production-jwt-key-that-is-long-and-random-0123456789ab",
         "ALLOWED_HOSTS": "id.example.com",
         "SITE_URL": "https://id.example.com",
     }

@@ -100,6 +100,7 @@ def worker_env(sink):
         "DATABASE_URL": f"{PG}/{DATABASE}",
         "DEBUG": "false",
         "SECRET_KEY": "worker-shutdown-test-secret-key-0123456789abcdefghij",
+        "JWT_SIGNING_KEY": "worker-shutdown-test-jwt-signing-key-0123456789abcdef",
         "ALLOWED_HOSTS": "127.0.0.1",
         "EMAIL_URL": f"smtp://127.0.0.1:{port}",
         "LOG_LEVEL": "INFO",

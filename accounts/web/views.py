@@ -9,7 +9,7 @@ from django.contrib.auth.mixins import LoginRequiredMixin
 from django.contrib.auth.views import LoginView, LogoutView, PasswordChangeView
 from django.core.exceptions import NON_FIELD_ERRORS
 from django.shortcuts import redirect
-from django.urls import reverse_lazy
+from django.urls import reverse, reverse_lazy
 from django.utils.decorators import method_decorator
 from django.views import View
 from django.views.decorators.cache import never_cache
@@ -43,7 +43,12 @@ from accounts.web.forms import (
 RESET_URL_TOKEN = "set-password"
 RESET_SESSION_KEY = "_reset_password_token"
 VERIFY_URL_TOKEN = "confirm"
-VERIFY_SESSION_KEY = "_verify_email_token"
+# The verification link's token waits for the button in a cookie, not in the
+# session: opening a link (or a forged one) must not write a session row for
+# an anonymous visitor, or anyone could fill the session table with GETs.
+VERIFY_COOKIE = "verify_email_token"
+VERIFY_COOKIE_SALT = "accounts.web.verify_email"
+VERIFY_COOKIE_MAX_AGE = 60 * 60
 
 # A new account was created, not authenticated: login() must be told which
 # backend loads the user on later requests.
@@ -327,31 +332,72 @@ class VerifyEmailView(TemplateView):
     and link previews fetch links with GET, and would otherwise use up the
     one-time link before its owner clicks it.
 
-    As for reset links, the token moves into the session before the page shows
-    (token leakage through Referer and browser history)."""
+    As for reset links, the token leaves the URL before the page shows (token
+    leakage through Referer and browser history): a valid token moves into a
+    short-lived signed cookie, sent only to this link's own paths, and the
+    browser is redirected to the URL without it. A cookie rather than the
+    session, so that no anonymous GET writes a session row."""
 
     template_name = "accounts/verify_email.html"
 
     def get(self, request, uidb64, token):
         if token != VERIFY_URL_TOKEN:
-            request.session[VERIFY_SESSION_KEY] = token
-            return redirect("accounts:verify_email", uidb64, VERIFY_URL_TOKEN)
-        if not request.session.get(VERIFY_SESSION_KEY):
-            return self.render_to_response({"validlink": False})
-        return self.render_to_response({"validlink": True})
+            if not self.is_valid(uidb64, token):
+                return self.render_to_response({"validlink": False})
+            response = redirect("accounts:verify_email", uidb64, VERIFY_URL_TOKEN)
+            response.set_signed_cookie(
+                VERIFY_COOKIE,
+                token,
+                salt=VERIFY_COOKIE_SALT,
+                max_age=VERIFY_COOKIE_MAX_AGE,
+                path=self.cookie_path(uidb64),
+                secure=settings.SESSION_COOKIE_SECURE,
+                httponly=True,
+                # Lax: the redirect that follows the click in a mail client is
+                # a cross-site navigation, which Strict would strip it from.
+                samesite="Lax",
+            )
+            return response
+        token = self.cookie_token(request)
+        return self.render_to_response({"validlink": self.is_valid(uidb64, token)})
 
     def post(self, request, uidb64, token):
         if token == VERIFY_URL_TOKEN:
-            token = request.session.get(VERIFY_SESSION_KEY, "")
+            token = self.cookie_token(request)
         try:
             services.verify_email(uid=uidb64, token=token, client=client_of(request))
         except InvalidToken:
             return self.render_to_response({"validlink": False})
-        request.session.pop(VERIFY_SESSION_KEY, None)
         messages.success(request, "Your email address is verified.")
         if request.user.is_authenticated:
-            return redirect("accounts:profile")
-        return redirect("accounts:signin")
+            response = redirect("accounts:profile")
+        else:
+            response = redirect("accounts:signin")
+        response.delete_cookie(VERIFY_COOKIE, path=self.cookie_path(uidb64))
+        return response
+
+    @staticmethod
+    def is_valid(uidb64: str, token: str) -> bool:
+        try:
+            services.check_verification_link(uid=uidb64, token=token)
+        except InvalidToken:
+            return False
+        return True
+
+    @staticmethod
+    def cookie_path(uidb64: str) -> str:
+        return reverse("accounts:verify_email", args=[uidb64, VERIFY_URL_TOKEN])[
+            : -len(VERIFY_URL_TOKEN) - 1
+        ]
+
+    @staticmethod
+    def cookie_token(request) -> str:
+        return request.get_signed_cookie(
+            VERIFY_COOKIE,
+            default="",
+            salt=VERIFY_COOKIE_SALT,
+            max_age=VERIFY_COOKIE_MAX_AGE,
+        )
 
 
 class ResendVerificationView(ServiceFormMixin, FormView):

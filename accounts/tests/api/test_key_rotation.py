@@ -172,9 +172,19 @@ def test_new_tokens_are_signed_with_the_current_key_during_the_grace_period(
 
     fresh = sign_in(api_client, user, password)
 
-    jwt.decode(fresh["access_token"], NEW_KEY, algorithms=["HS256"])
+    jwt.decode(
+        fresh["access_token"],
+        NEW_KEY,
+        algorithms=["HS256"],
+        audience="https://id.example.com",
+    )
     with pytest.raises(jwt.InvalidSignatureError):
-        jwt.decode(fresh["access_token"], OLD_KEY, algorithms=["HS256"])
+        jwt.decode(
+            fresh["access_token"],
+            OLD_KEY,
+            algorithms=["HS256"],
+            audience="https://id.example.com",
+        )
 
 
 def test_hs256_jwks_stays_empty_during_the_grace_period(api_client, settings):
@@ -264,7 +274,12 @@ def test_previous_key_verifies_against_the_published_jwks(api_client, rotated_rs
 
     (key,) = [key for key in keys if key["kid"] == kid(token)]
 
-    assert jwt.decode(token, jwt.PyJWK(key).key, algorithms=["RS256"])["sub"]
+    assert jwt.decode(
+        token,
+        jwt.PyJWK(key).key,
+        algorithms=["RS256"],
+        audience="https://id.example.com",
+    )["sub"]
 
 
 # ---------------------------------------------------------------------------

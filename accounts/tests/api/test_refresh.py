@@ -60,8 +60,8 @@ def test_signed_out_refresh_token_is_a_plain_401(api_client, tokens, auth_api_cl
 
     assert response.status_code == 401
     assert not AuthEvent.objects.filter(type="token_reuse").exists()
-    # The access token of the signed-out session runs out on its own.
-    assert auth_api_client.get(ME).status_code == 200
+    # Contract v1.1: the signed-out session's access token dies with it.
+    assert auth_api_client.get(ME).status_code == 401
 
 
 def test_expired_refresh_token_is_401(api_client, tokens):

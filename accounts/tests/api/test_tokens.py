@@ -35,6 +35,73 @@ def test_access_token_carries_the_contract_claims(tokens, user):
     assert {"jti", "sid"} <= set(access)
 
 
+def test_tokens_name_this_service_as_issuer_and_audience(tokens):
+    for token in (tokens["access_token"], tokens["refresh_token"]):
+        payload = claims(token)
+
+        assert payload["iss"] == "https://id.example.com"
+        assert payload["aud"] == "https://id.example.com"
+
+
+def resigned(token, **changes):
+    """The token's claims with `changes` (None drops a claim), signed again with
+    the service's own key: only the claims are wrong, never the signature."""
+    from django.conf import settings
+
+    payload = {**claims(token), **changes}
+    payload = {name: value for name, value in payload.items() if value is not None}
+    return jwt.encode(
+        payload,
+        settings.JWT_SIGNING_KEY,
+        algorithm="HS256",
+        headers=jwt.get_unverified_header(token),
+    )
+
+
+def test_resigned_token_with_unchanged_claims_still_works(api_client, tokens):
+    response = get_me(api_client, resigned(tokens["access_token"]))
+
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"iss": "https://other.example.com"},
+        {"aud": "https://other.example.com"},
+        {"iss": None},
+        {"aud": None},
+    ],
+)
+def test_access_token_with_a_wrong_or_missing_issuer_or_audience_is_401(
+    api_client, tokens, changes
+):
+    response = get_me(api_client, resigned(tokens["access_token"], **changes))
+
+    assert response.status_code == 401
+
+
+@pytest.mark.parametrize("changes", [{"iss": "https://other.example"}, {"aud": None}])
+def test_refresh_token_with_a_wrong_or_missing_issuer_or_audience_is_401(
+    api_client, tokens, changes
+):
+    response = api_client.post(
+        REFRESH,
+        {"refresh_token": resigned(tokens["refresh_token"], **changes)},
+        format="json",
+    )
+
+    assert response.status_code == 401
+
+
+def test_tokens_from_a_deployment_at_another_url_are_401(api_client, tokens, settings):
+    settings.SITE_URL = "https://staging.example.com"
+
+    response = get_me(api_client, tokens["access_token"])
+
+    assert response.status_code == 401
+
+
 def test_access_token_lifetime_follows_the_setting(
     api_client, user, password, settings
 ):
@@ -180,7 +247,13 @@ def test_rs256_tokens_verify_against_the_published_jwks(
 
     header = jwt.get_unverified_header(body["access_token"])
     (key,) = [k for k in jwks["keys"] if k["kid"] == header["kid"]]
-    decoded = jwt.decode(body["access_token"], jwt.PyJWK(key).key, algorithms=["RS256"])
+    decoded = jwt.decode(
+        body["access_token"],
+        jwt.PyJWK(key).key,
+        algorithms=["RS256"],
+        audience="https://id.example.com",
+        issuer="https://id.example.com",
+    )
     assert header["alg"] == "RS256"
     assert decoded["sub"] == str(user.pk)
     assert get_me(api_client, body["access_token"]).status_code == 200

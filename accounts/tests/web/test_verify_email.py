@@ -1,4 +1,6 @@
 import pytest
+from django.conf import settings
+from django.contrib.sessions.models import Session
 
 from accounts.models import User
 from accounts.tests.factories import UserFactory
@@ -69,6 +71,46 @@ def test_confirming_a_forged_link_verifies_nothing(client, unverified):
     unverified.refresh_from_db()
     assert b"Invalid or expired link" in response.content
     assert not unverified.email_verified
+
+
+@pytest.mark.parametrize("garbage", [False, True])
+def test_opening_a_link_anonymously_creates_no_database_session(
+    client, unverified, verify_path, garbage
+):
+    # Every anonymous GET writing a session row would let anyone fill the
+    # session table with forged links.
+    if garbage:
+        verify_path = "/accounts/verify-email/bm9wZQ/abc-def/"
+    before = Session.objects.count()
+
+    client.get(verify_path, follow=True)
+
+    assert Session.objects.count() == before
+    assert settings.SESSION_COOKIE_NAME not in client.cookies
+
+
+def test_the_link_token_is_kept_in_a_cookie_scoped_to_the_link(
+    client, unverified, verify_path
+):
+    token = verify_path.rstrip("/").rsplit("/", 1)[1]
+    uidb64 = verify_path.split("/")[3]
+
+    response = client.get(verify_path)
+
+    cookie = response.cookies["verify_email_token"]
+    assert token in cookie.value
+    assert cookie["path"] == f"/accounts/verify-email/{uidb64}/"
+    assert cookie["httponly"]
+    assert cookie["max-age"]
+    assert response["Location"] == f"/accounts/verify-email/{uidb64}/confirm/"
+
+
+def test_opening_a_forged_link_shows_the_invalid_link_page_at_once(client, db):
+    response = client.get("/accounts/verify-email/bm9wZQ/abc-def/")
+
+    assert response.status_code == 200
+    assert b"Invalid or expired link" in response.content
+    assert not response.cookies
 
 
 def test_signup_email_link_verifies_the_new_account(client, db, mailoutbox):
