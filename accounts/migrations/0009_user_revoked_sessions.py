@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('accounts', '0007_email_lookup_index_for_all_accounts'),
+        ('accounts', '0008_permission_and_group_events'),
     ]
 
     operations = [
