@@ -15,7 +15,7 @@ from accounts import observability, selectors, services, tokens
 from accounts.api import schema  # noqa: F401  (registers the bearer scheme)
 from accounts.api import serializers as s
 from accounts.api.pagination import StaffCursorPagination
-from accounts.http import client_of
+from accounts.http import client_of, device_of, remember_device
 
 ERRORS_400 = OpenApiResponse(
     description='Field errors by field name, or {"detail": ...} for the request.'
@@ -114,9 +114,16 @@ class SignInApi(PublicApi):
     def post(self, request):
         """Takes an email or username and a password; returns tokens."""
         data = _data(s.SignInSerializer, request)
-        result = services.sign_in(**data, client=client_of(request), issue_tokens=True)
+        result = services.sign_in(
+            **data,
+            client=client_of(request),
+            issue_tokens=True,
+            device=device_of(request),
+        )
         user_logged_in.send(sender=type(result.user), request=request, user=result.user)
-        return token_response(result.tokens, result.user)
+        response = token_response(result.tokens, result.user)
+        remember_device(response, result.user)
+        return response
 
 
 class RefreshApi(PublicApi):

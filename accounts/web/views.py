@@ -23,7 +23,7 @@ from accounts.errors import (
     ServiceError,
     SessionNotFound,
 )
-from accounts.http import client_of
+from accounts.http import client_of, remember_device
 from accounts.web.display import describe_device, event_label
 from accounts.web.forms import (
     ChangePasswordForm,
@@ -137,6 +137,11 @@ class SignInView(LoginView):
             NON_FIELD_ERRORS, EmailNotVerified.code
         )
         return context
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        remember_device(response, form.get_user())
+        return response
 
     def form_invalid(self, form):
         return too_many_attempts(form.service_error, super().form_invalid(form))
