@@ -219,7 +219,11 @@ class ChangePasswordApi(APIView):
         """Takes old and new password; returns fresh tokens, every older one revoked."""
         data = _data(s.ChangePasswordSerializer, request)
         pair = services.change_password(
-            user=request.user, **data, client=client_of(request), issue_tokens=True
+            user=request.user,
+            **data,
+            client=client_of(request),
+            issue_tokens=True,
+            session_id=request.auth.get(tokens.SESSION_CLAIM),
         )
         return token_response(pair, request.user)
 
@@ -277,7 +281,12 @@ class MeApi(APIView):
     def delete(self, request):
         """Takes the password; deletes the account and revokes every token."""
         data = _data(s.DeleteAccountSerializer, request)
-        services.delete_account(user=request.user, **data, client=client_of(request))
+        services.delete_account(
+            user=request.user,
+            **data,
+            client=client_of(request),
+            session_id=request.auth.get(tokens.SESSION_CLAIM),
+        )
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

@@ -1,6 +1,5 @@
 """Changing and resetting passwords."""
 
-from django.conf import settings
 from django.db import transaction
 
 from accounts import emails, throttles
@@ -16,6 +15,7 @@ from accounts.services._base import (
     _user_for_link,
     _validate_password,
 )
+from accounts.services.current_password import _check_current_password
 from accounts.services.sessions import _start_session
 from accounts.tokens import (
     TokenPair,
@@ -30,13 +30,19 @@ def change_password(
     new_password: str,
     client: Client = NO_CLIENT,
     issue_tokens: bool = False,
+    session_id: str | None = None,
 ) -> TokenPair | None:
     """Change the password. Every earlier token and session stops working;
-    queues the password-changed notice. Returns fresh tokens when asked for."""
-    if not old_password or not user.check_password(
-        old_password[: settings.PASSWORD_MAX_LENGTH + 1]
-    ):
-        raise IncorrectPassword()
+    queues the password-changed notice. Returns fresh tokens when asked for.
+    Wrong current passwords count against `session_id` (see
+    _check_current_password)."""
+    _check_current_password(
+        user,
+        old_password,
+        session_id=session_id,
+        client=client,
+        error=IncorrectPassword(),
+    )
     _validate_password(new_password, user, field="new_password")
     with transaction.atomic():
         _set_password(user, new_password)

@@ -22,6 +22,7 @@ from accounts.errors import (
     InvalidToken,
     ServiceError,
     SessionNotFound,
+    SessionRevoked,
 )
 from accounts.http import client_of, remember_device
 from accounts.web.display import describe_device, event_label
@@ -71,8 +72,29 @@ class ServiceFormMixin:
     """For form views that call a service: show its refusal on the form."""
 
     def refuse(self, form, error: ServiceError):
+        if getattr(error, "session_ended", False) or isinstance(error, SessionRevoked):
+            return signed_out_for_wrong_passwords(self.request)
         form.add_service_error(error)
         return too_many_attempts(error, self.form_invalid(form))
+
+
+def session_name(request) -> str:
+    """The browser session as the services' per-session counters name it."""
+    if not request.session.session_key:
+        request.session.save()
+    return f"web:{request.session.session_key}"
+
+
+def signed_out_for_wrong_passwords(request):
+    """The session gave too many wrong current passwords (a stolen session
+    guessing the password): end it, as the API revokes its session."""
+    logout(request)
+    messages.error(
+        request,
+        "You have been signed out after too many wrong passwords. "
+        "Sign in again to continue.",
+    )
+    return redirect("accounts:signin")
 
 
 def too_many_attempts(error: ServiceError, response):
@@ -263,6 +285,7 @@ class ChangePasswordView(ServiceFormMixin, PasswordChangeView):
                 old_password=form.cleaned_data["old_password"],
                 new_password=form.cleaned_data["new_password"],
                 client=client_of(self.request),
+                session_id=session_name(self.request),
             )
         except ServiceError as error:
             return self.refuse(form, error)
@@ -314,6 +337,7 @@ class DeleteAccountView(ServiceFormMixin, SignedInMixin, FormView):
                 user=self.request.user,
                 password=form.cleaned_data["password"],
                 client=client_of(self.request),
+                session_id=session_name(self.request),
             )
         except ServiceError as error:
             return self.refuse(form, error)
