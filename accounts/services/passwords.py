@@ -73,6 +73,9 @@ def reset_password(
     """Set a new password from an emailed link. The link works once; every earlier
     token stops working; queues the password-changed notice. Receiving the link
     proves the mailbox, so the address counts as verified."""
+    # Per address: tokens cannot be guessed, but each try costs a lookup (and a
+    # right one a password hash), so a flood of them is refused early.
+    throttles.hit("link", client.ip)
     with transaction.atomic():
         # The row lock makes two simultaneous uses of one link take turns, so
         # the second sees the new password hash and is refused.
@@ -85,6 +88,10 @@ def reset_password(
     return user
 
 
-def check_reset_link(*, uid: str, token: str) -> User:
-    """The account a reset link is for, without using it (for the reset page)."""
+def check_reset_link(*, uid: str, token: str, client: Client | None = None) -> User:
+    """The account a reset link is for, without using it (for the reset page).
+    Pass the client when the token comes from the request (the emailed link as
+    opened), so that guesses count against the per-address limit."""
+    if client is not None:
+        throttles.hit("link", client.ip)
     return _user_for_link(uid, token, password_reset_token)

@@ -23,6 +23,7 @@ from accounts.errors import (
     ServiceError,
     SessionNotFound,
     SessionRevoked,
+    Throttled,
 )
 from accounts.http import client_of, remember_device
 from accounts.web.display import describe_device, event_label
@@ -105,6 +106,13 @@ def too_many_attempts(error: ServiceError, response):
         response.status_code = 429
         response["Retry-After"] = str(retry_after)
     return response
+
+
+def link_throttled(view, error: Throttled):
+    """An emailed link tried too often from this address: say so (not "invalid
+    link", which would send the owner of a good link looking for a new one)."""
+    response = view.render_to_response({"validlink": False, "throttled": error})
+    return too_many_attempts(error, response)
 
 
 class HomeView(TemplateView):
@@ -227,9 +235,13 @@ class ResetPasswordView(ServiceFormMixin, FormView):
         self.uidb64 = uidb64
         if token != RESET_URL_TOKEN:
             try:
-                services.check_reset_link(uid=uidb64, token=token)
+                services.check_reset_link(
+                    uid=uidb64, token=token, client=client_of(request)
+                )
             except InvalidToken:
                 return self.invalid_link()
+            except Throttled as error:
+                return link_throttled(self, error)
             request.session[RESET_SESSION_KEY] = token
             return redirect("accounts:reset_password", uidb64, RESET_URL_TOKEN)
         self.token = request.session.get(RESET_SESSION_KEY, "")
@@ -372,6 +384,8 @@ class VerifyEmailView(TemplateView):
             services.verify_email(uid=uidb64, token=token, client=client_of(request))
         except InvalidToken:
             return self.render_to_response({"validlink": False})
+        except Throttled as error:
+            return link_throttled(self, error)
         request.session.pop(VERIFY_SESSION_KEY, None)
         messages.success(request, "Your email address is verified.")
         if request.user.is_authenticated:
