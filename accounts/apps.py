@@ -27,9 +27,31 @@ class AccountsConfig(AppConfig):
         admin.site.password_change = _change_password_page
         # Emails are counted as they are queued, by whichever process queues them.
         task_enqueued.connect(count_queued_email, dispatch_uid="accounts.email_queued")
+        # The admin's sign-in marks the browser like the pages' sign-in does.
+        admin.site.login = _remembering_device(admin.site.login)
 
 
 def _change_password_page(request, extra_context=None):
     from django.shortcuts import redirect
 
     return redirect("accounts:change_password")
+
+
+def _remembering_device(login_view):
+    from functools import wraps
+
+    from accounts.http import remember_device
+
+    @wraps(login_view)
+    def login(request, extra_context=None):
+        was_signed_in = request.user.is_authenticated
+        response = login_view(request, extra_context)
+        if (
+            request.method == "POST"
+            and not was_signed_in
+            and request.user.is_authenticated
+        ):
+            remember_device(response, request.user)
+        return response
+
+    return login

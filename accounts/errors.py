@@ -73,6 +73,15 @@ class IncorrectPassword(FieldError):
         "incorrect_password",
         "Incorrect current password",
     )
+    # True on the wrong answer that used up the session's tries: the session
+    # has been revoked (pages sign the browser out).
+    session_ended = False
+
+
+class SessionRevoked(ServiceError):
+    """Too many wrong current passwords in this session: it has been revoked."""
+
+    code, message = "session_revoked", "This session has been signed out."
 
 
 class WeakPassword(ValidationFailed):

@@ -4,6 +4,7 @@ import ipaddress
 
 from django.conf import settings
 
+from accounts import devices
 from accounts.client import Client
 
 
@@ -34,3 +35,23 @@ def user_agent(request) -> str:
 def client_of(request) -> Client:
     """The request's origin as the plain value the services take."""
     return Client(ip=client_ip(request), user_agent=user_agent(request))
+
+
+def device_of(request) -> str | None:
+    """The identity_device cookie the browser sent, unverified (the service
+    checks it against the account it signs in)."""
+    return request.COOKIES.get(devices.COOKIE_NAME)
+
+
+def remember_device(response, user) -> None:
+    """After a successful sign-in: mark this browser as one the account's owner
+    uses, so a slowdown caused by strangers' guesses does not slow it."""
+    response.set_cookie(
+        devices.COOKIE_NAME,
+        devices.issue(user),
+        max_age=devices.MAX_AGE,
+        # Script on the page never needs it (XSS could copy it otherwise).
+        httponly=True,
+        secure=settings.SITE_URL.startswith("https://"),
+        samesite="Lax",
+    )

@@ -6,10 +6,16 @@ the local-memory cache of the tests), or a locked row when the shared cache is t
 database (accounts.models.RateCounter), never read-then-write: fifty parallel
 attempts cannot all read the same count and slip past the limit.
 
-THROTTLE_RATES=off turns off both the rate limits and the lockout (load tests).
+Three kinds of key, never the text a client typed: the client's network (an
+IPv6 /64, an IPv4 address, or one shared bucket when the address is unknown),
+the resolved account (whatever spelling reached it), and the pair of both.
+
+THROTTLE_RATES=off turns off the rate limits, the lockout and the per-account
+slowdown (load tests); the per-session rule for wrong current passwords stays.
 """
 
 import hashlib
+import ipaddress
 import logging
 import math
 import time
@@ -48,8 +54,34 @@ DEFAULT_RATES = {
     # the flood an attacker can aim at a mailbox without refusing anyone.
     "recovery_email": "3/hour",
     "refresh": "60/min",
+    "link": "30/hour",
     "user": "600/min",
 }
+
+# A request whose address is unknown (a unix socket, an unparsable forwarded
+# hop) counts here: skipping it would let such requests guess without limit.
+UNKNOWN_ADDRESS = "unknown-address"
+
+# Per-account failure buckets, one per kind of secret, so that failures of one
+# kind never slow down another (a passkey or an emailed code stays usable while
+# passwords are being guessed).
+PASSWORD_FAILURES = "password"
+
+# The per-account slowdown: after SLOWDOWN_AFTER failures within
+# SLOWDOWN_WINDOW seconds, one attempt per delay; the delay starts at
+# FIRST_DELAY and doubles with each further failure up to MAX_DELAY. A quiet
+# SLOWDOWN_WINDOW after the last delay forgets the streak.
+SLOWDOWN_AFTER = 10
+SLOWDOWN_WINDOW = 15 * 60
+FIRST_DELAY = 60
+MAX_DELAY = 15 * 60
+
+# Wrong current passwords per session (change-password, delete-account): the
+# session is revoked at this count. On even with THROTTLE_RATES=off, since
+# it guards a stolen session rather than the service's capacity.
+SESSION_PASSWORD_LIMIT = 5
+# Long enough to outlive any session: the count is never reset by waiting.
+SESSION_FAILURE_MEMORY = 90 * 86400
 
 
 @dataclass(frozen=True)
@@ -98,6 +130,31 @@ def _count(key: str, period: int) -> int:
         raise ServiceUnavailable() from exc
 
 
+def network(ip: str | None) -> str:
+    """The bucket of a client address: IPv6 by /64 (one customer's allocation:
+    an attacker owns every /128 in it), IPv4 as is, unknown in one bucket."""
+    try:
+        address = ipaddress.ip_address(ip) if ip else None
+    except ValueError:
+        address = None
+    if address is None:
+        return UNKNOWN_ADDRESS
+    if address.version == 6 and address.ipv4_mapped:
+        return str(address.ipv4_mapped)
+    if address.version == 6:
+        return str(ipaddress.ip_network(f"{address}/64", strict=False))
+    return str(address)
+
+
+def _subject(subject) -> str:
+    text = str(subject).strip().lower()
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return text
+    return network(text)
+
+
 def _current(key: str) -> int:
     if _counts_in_database():
         row = RateCounter.objects.filter(key=key, expires_at__gt=timezone.now()).first()
@@ -135,37 +192,79 @@ def _count_in_database(key: str, period: int) -> int:
         return row.count
 
 
+def _extend(key: str, seconds: int) -> None:
+    """Keep a counter alive `seconds` from now (a streak still going on)."""
+    if _counts_in_database():
+        RateCounter.objects.filter(key=key).update(
+            expires_at=timezone.now() + timedelta(seconds=seconds)
+        )
+    else:
+        cache.touch(key, seconds)
+
+
+def _hold(key: str, seconds: int) -> None:
+    """Remember a deadline `seconds` from now."""
+    if _counts_in_database():
+        RateCounter.objects.update_or_create(
+            key=key,
+            defaults={
+                "count": 0,
+                "expires_at": timezone.now() + timedelta(seconds=seconds),
+            },
+        )
+    else:
+        cache.set(key, time.time() + seconds, timeout=seconds)
+
+
+def _remaining(key: str) -> float:
+    """Seconds until a deadline set by _hold passes (0 when it has)."""
+    if _counts_in_database():
+        row = RateCounter.objects.filter(key=key).first()
+        left = (row.expires_at - timezone.now()).total_seconds() if row else 0
+    else:
+        deadline = cache.get(key)
+        left = deadline - time.time() if deadline else 0
+    return max(0.0, left)
+
+
 def hit(scope: str, *subjects: str | None) -> None:
-    """Count one request against `scope` for each subject (an IP, an address);
-    raise Throttled once any subject is over the limit for this window."""
+    """Count one request against `scope` for each subject (a client address, an
+    email address); raise Throttled once any subject is over the limit for this
+    window. Client addresses count by network; None stands for an unknown
+    client address and counts in the one shared bucket."""
     limit = rate(scope)
     if limit is None:
         return
     window = int(time.time() // limit.period)
     retry_after = (window + 1) * limit.period - time.time()
     for subject in subjects:
-        if not subject:
+        if subject is None:
+            name = UNKNOWN_ADDRESS
+        elif not str(subject).strip():
             continue
-        key = _key(scope, str(subject).strip().lower(), str(window))
+        else:
+            name = _subject(subject)
+        key = _key(scope, name, str(window))
         if _count(key, limit.period) > limit.limit:
             raise Throttled(retry_after=math.ceil(retry_after))
 
 
 # ---------------------------------------------------------------------------
-# Lockout: per (account identifier, IP), so a victim is never locked out from
-# their own network by an attacker guessing from elsewhere.
+# Lockout: per (account, network), so a victim is never locked out from their
+# own network by an attacker guessing from elsewhere. `account` is the key of
+# the resolved account (see services.signin), never the typed identifier.
 # ---------------------------------------------------------------------------
-def _lockout_key(identifier: str, ip: str | None) -> str:
-    return _key("lockout", (identifier or "").strip().lower(), ip or "-")
+def _lockout_key(account: str, ip: str | None) -> str:
+    return _key("lockout", account, network(ip))
 
 
-def check_lockout(identifier: str, ip: str | None) -> None:
-    """Refuse while the (identifier, IP) pair is locked, even with the right
+def check_lockout(account: str, ip: str | None) -> None:
+    """Refuse while the (account, network) pair is locked, even with the right
     password: otherwise guessing just continues until it succeeds."""
     if not enabled():
         return
     try:
-        failures = _current(_lockout_key(identifier, ip))
+        failures = _current(_lockout_key(account, ip))
     except Exception as exc:
         logger.error("lockout cache unavailable: %s", type(exc).__name__)
         raise ServiceUnavailable() from exc
@@ -173,14 +272,78 @@ def check_lockout(identifier: str, ip: str | None) -> None:
         raise Throttled(retry_after=settings.LOCKOUT_WINDOW, locked=True)
 
 
-def record_failure(identifier: str, ip: str | None) -> None:
+def record_failure(account: str, ip: str | None) -> None:
     if enabled():
-        _count(_lockout_key(identifier, ip), settings.LOCKOUT_WINDOW)
+        _count(_lockout_key(account, ip), settings.LOCKOUT_WINDOW)
 
 
-def clear_failures(identifier: str, ip: str | None) -> None:
+def clear_failures(account: str, ip: str | None) -> None:
     if enabled():
-        _forget(_lockout_key(identifier, ip))
+        _forget(_lockout_key(account, ip))
+
+
+# ---------------------------------------------------------------------------
+# Per-account slowdown: failures of one kind against one account, from every
+# address. It slows guessing down and never locks: counting every attempt (or
+# locking) would let anyone keep the owner out with a few wrong guesses a
+# minute. The owner's own browser (its device cookie) is exempted by the caller.
+# ---------------------------------------------------------------------------
+def _delay(failures: int) -> int:
+    return min(MAX_DELAY, FIRST_DELAY * 2 ** (failures - SLOWDOWN_AFTER))
+
+
+def check_slowdown(kind: str, account: str) -> None:
+    """Refuse while the account is slowed down for `kind`; once the delay has
+    passed, let exactly one attempt through (parallel requests cannot all
+    slip into the gap)."""
+    if not enabled():
+        return
+    try:
+        failures = _current(_key("failures", kind, account))
+        if failures < SLOWDOWN_AFTER:
+            return
+        wait = _remaining(_key("slowed", kind, account))
+        if (
+            wait <= 0
+            and _count(_key("attempt", kind, account, str(failures)), _delay(failures))
+            == 1
+        ):
+            return
+    except Exception as exc:
+        logger.error("slowdown cache unavailable: %s", type(exc).__name__)
+        raise ServiceUnavailable() from exc
+    raise Throttled(retry_after=math.ceil(wait) if wait > 0 else _delay(failures))
+
+
+def record_slowdown_failure(kind: str, account: str) -> None:
+    """Count one failure of `kind` against the account; from the SLOWDOWN_AFTER
+    th on, the next attempt waits a delay that doubles with each failure."""
+    if not enabled():
+        return
+    key = _key("failures", kind, account)
+    failures = _count(key, SLOWDOWN_WINDOW)
+    if failures >= SLOWDOWN_AFTER:
+        delay = _delay(failures)
+        _extend(key, delay + SLOWDOWN_WINDOW)
+        _hold(_key("slowed", kind, account), delay)
+
+
+# ---------------------------------------------------------------------------
+# Wrong current passwords per session. Not counted against the account's
+# sign-in limits: a thief holding a session must not lock the owner out.
+# ---------------------------------------------------------------------------
+def session_failures(session: str) -> int:
+    """How many wrong current passwords the session has given so far."""
+    try:
+        return _current(_key("session-password", session))
+    except Exception as exc:
+        logger.error("session counter cache unavailable: %s", type(exc).__name__)
+        raise ServiceUnavailable() from exc
+
+
+def record_session_failure(session: str) -> int:
+    """Count one wrong current password for the session; returns the count."""
+    return _count(_key("session-password", session), SESSION_FAILURE_MEMORY)
 
 
 class UserRateThrottle(BaseThrottle):

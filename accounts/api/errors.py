@@ -16,6 +16,7 @@ logger = logging.getLogger(__name__)
 STATUS_BY_ERROR = [
     (errors.InvalidCredentials, status.HTTP_401_UNAUTHORIZED),
     (errors.InvalidRefreshToken, status.HTTP_401_UNAUTHORIZED),
+    (errors.SessionRevoked, status.HTTP_401_UNAUTHORIZED),
     (errors.InactiveAccount, status.HTTP_403_FORBIDDEN),
     (errors.EmailNotVerified, status.HTTP_403_FORBIDDEN),
     (errors.PermissionDenied, status.HTTP_403_FORBIDDEN),

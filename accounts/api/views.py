@@ -20,7 +20,7 @@ from accounts import selectors, services, tokens
 from accounts.api import schema  # noqa: F401  (registers the bearer scheme)
 from accounts.api import serializers as s
 from accounts.api.pagination import StaffCursorPagination
-from accounts.http import client_of
+from accounts.http import client_of, device_of, remember_device
 from accounts.observability import health
 
 ERRORS_400 = OpenApiResponse(
@@ -127,9 +127,16 @@ class SignInApi(PublicApi):
     def post(self, request):
         """Takes an email or username and a password; returns tokens."""
         data = _data(s.SignInSerializer, request)
-        result = services.sign_in(**data, client=client_of(request), issue_tokens=True)
+        result = services.sign_in(
+            **data,
+            client=client_of(request),
+            issue_tokens=True,
+            device=device_of(request),
+        )
         user_logged_in.send(sender=type(result.user), request=request, user=result.user)
-        return token_response(result.tokens, result.user)
+        response = token_response(result.tokens, result.user)
+        remember_device(response, result.user)
+        return response
 
 
 class RefreshApi(PublicApi):
@@ -225,7 +232,11 @@ class ChangePasswordApi(APIView):
         """Takes old and new password; returns fresh tokens, every older one revoked."""
         data = _data(s.ChangePasswordSerializer, request)
         pair = services.change_password(
-            user=request.user, **data, client=client_of(request), issue_tokens=True
+            user=request.user,
+            **data,
+            client=client_of(request),
+            issue_tokens=True,
+            session_id=request.auth.get(tokens.SESSION_CLAIM),
         )
         return token_response(pair, request.user)
 
@@ -283,7 +294,12 @@ class MeApi(APIView):
     def delete(self, request):
         """Takes the password; deletes the account and revokes every token."""
         data = _data(s.DeleteAccountSerializer, request)
-        services.delete_account(user=request.user, **data, client=client_of(request))
+        services.delete_account(
+            user=request.user,
+            **data,
+            client=client_of(request),
+            session_id=request.auth.get(tokens.SESSION_CLAIM),
+        )
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

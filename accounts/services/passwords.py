@@ -1,9 +1,8 @@
 """Changing and resetting passwords."""
 
-from django.conf import settings
 from django.db import transaction
 
-from accounts import emails
+from accounts import emails, throttles
 from accounts.errors import (
     IncorrectPassword,
 )
@@ -18,6 +17,7 @@ from accounts.services._base import (
     _validate_password,
     _within_recovery_cap,
 )
+from accounts.services.current_password import _check_current_password
 from accounts.services.sessions import _start_session
 from accounts.tokens import (
     TokenPair,
@@ -32,13 +32,19 @@ def change_password(
     new_password: str,
     client: Client = NO_CLIENT,
     issue_tokens: bool = False,
+    session_id: str | None = None,
 ) -> TokenPair | None:
     """Change the password. Every earlier token and session stops working;
-    queues the password-changed notice. Returns fresh tokens when asked for."""
-    if not old_password or not user.check_password(
-        old_password[: settings.PASSWORD_MAX_LENGTH + 1]
-    ):
-        raise IncorrectPassword()
+    queues the password-changed notice. Returns fresh tokens when asked for.
+    Wrong current passwords count against `session_id` (see
+    _check_current_password)."""
+    _check_current_password(
+        user,
+        old_password,
+        session_id=session_id,
+        client=client,
+        error=IncorrectPassword(),
+    )
     _validate_password(new_password, user, field="new_password")
     with transaction.atomic():
         _set_password(user, new_password)
@@ -77,6 +83,9 @@ def reset_password(
     """Set a new password from an emailed link. The link works once; every earlier
     token stops working; queues the password-changed notice. Receiving the link
     proves the mailbox, so the address counts as verified."""
+    # Per address: tokens cannot be guessed, but each try costs a lookup (and a
+    # right one a password hash), so a flood of them is refused early.
+    throttles.hit("link", client.ip)
     with transaction.atomic():
         # The row lock makes two simultaneous uses of one link take turns, so
         # the second sees the new password hash and is refused.
@@ -89,6 +98,10 @@ def reset_password(
     return user
 
 
-def check_reset_link(*, uid: str, token: str) -> User:
-    """The account a reset link is for, without using it (for the reset page)."""
+def check_reset_link(*, uid: str, token: str, client: Client | None = None) -> User:
+    """The account a reset link is for, without using it (for the reset page).
+    Pass the client when the token comes from the request (the emailed link as
+    opened), so that guesses count against the per-address limit."""
+    if client is not None:
+        throttles.hit("link", client.ip)
     return _user_for_link(uid, token, password_reset_token)

@@ -1,6 +1,5 @@
 """Changing and deleting one's own account."""
 
-from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -21,6 +20,7 @@ from accounts.services._base import (
     _revoke_everything,
     _username_taken,
 )
+from accounts.services.current_password import _check_current_password
 
 
 def update_profile(*, user: User, client: Client = NO_CLIENT, **changes) -> User:
@@ -80,13 +80,23 @@ def update_profile(*, user: User, client: Client = NO_CLIENT, **changes) -> User
     return user
 
 
-def delete_account(*, user: User, password: str, client: Client = NO_CLIENT) -> None:
+def delete_account(
+    *,
+    user: User,
+    password: str,
+    client: Client = NO_CLIENT,
+    session_id: str | None = None,
+) -> None:
     """Soft-delete the account after the password confirms it: it is deactivated,
-    every token and session dies, and to the outside it no longer exists."""
-    if not password or not user.check_password(
-        password[: settings.PASSWORD_MAX_LENGTH + 1]
-    ):
-        raise IncorrectPassword(field="password", message="Incorrect password")
+    every token and session dies, and to the outside it no longer exists.
+    Wrong passwords count against `session_id` (see _check_current_password)."""
+    _check_current_password(
+        user,
+        password,
+        session_id=session_id,
+        client=client,
+        error=IncorrectPassword(field="password", message="Incorrect password"),
+    )
     with transaction.atomic():
         user.deleted_at = timezone.now()
         user.is_active = False

@@ -5,13 +5,14 @@ from django.contrib.auth import authenticate
 from django.db import transaction
 from django.utils import timezone
 
-from accounts import throttles
+from accounts import devices, throttles
 from accounts.errors import (
     EmailNotVerified,
     InactiveAccount,
     InvalidCredentials,
     Throttled,
 )
+from accounts.managers import normalize_username
 from accounts.models import AuthEvent, User
 from accounts.services._base import (
     NO_CLIENT,
@@ -34,14 +35,23 @@ def sign_in(
     password: str,
     client: Client = NO_CLIENT,
     issue_tokens: bool = False,
+    device: str | None = None,
 ) -> SignedIn:
     """Check credentials (email or username). Updates last_login and records the
     attempt; the doors send user_logged_in, which carries the request. One answer
     for an unknown account and a wrong password, so the response never tells
-    which accounts exist."""
-    throttles.hit("signin", client.ip, identifier)
+    which accounts exist.
+
+    `device` is the browser's identity_device cookie, if any: when it vouches
+    for this account, the per-account slowdown does not apply (the owner's own
+    browser keeps working while strangers guess)."""
+    throttles.hit("signin", client.ip)
+    account = User.objects.for_login(identifier)
+    subject = _throttle_subject(identifier, account)
     try:
-        throttles.check_lockout(identifier, client.ip)
+        throttles.check_lockout(subject, client.ip)
+        if not devices.vouches_for(device, account):
+            throttles.check_slowdown(throttles.PASSWORD_FAILURES, subject)
     except Throttled:
         security_log.warning(
             "signin_locked",
@@ -56,7 +66,8 @@ def sign_in(
     if password and len(password) <= settings.PASSWORD_MAX_LENGTH:
         user = authenticate(None, username=identifier, password=password)
     if user is None:
-        throttles.record_failure(identifier, client.ip)
+        throttles.record_failure(subject, client.ip)
+        throttles.record_slowdown_failure(throttles.PASSWORD_FAILURES, subject)
         _record(
             None,
             AuthEvent.Type.SIGNIN_FAILED,
@@ -68,7 +79,7 @@ def sign_in(
         raise InactiveAccount()
     if not may_sign_in_unverified(user):
         raise EmailNotVerified()
-    throttles.clear_failures(identifier, client.ip)
+    throttles.clear_failures(subject, client.ip)
     with transaction.atomic():
         user.last_login = timezone.now()
         # (An outdated password hash was already upgraded by check_password.)
@@ -76,3 +87,13 @@ def sign_in(
         _record(user, AuthEvent.Type.SIGNIN_SUCCEEDED, client)
         tokens = _start_session(user, client) if issue_tokens else None
     return SignedIn(user=user, tokens=tokens)
+
+
+def _throttle_subject(identifier: str, account: User | None) -> str:
+    """What the sign-in limits count against: the account itself, so that every
+    spelling that reaches it (case, full-width, other NFKC variants) shares one
+    count; for an identifier that names no account, its normalised form, so an
+    unknown account is limited exactly like a real one (no enumeration)."""
+    if account is not None:
+        return f"account:{account.pk}"
+    return "identifier:" + normalize_username(identifier or "").lower()

@@ -2,7 +2,7 @@
 
 from django.db import transaction
 
-from accounts import emails
+from accounts import emails, throttles
 from accounts.models import AuthEvent, User
 from accounts.services._base import (
     NO_CLIENT,
@@ -19,7 +19,8 @@ from accounts.tokens import (
 
 def verify_email(*, uid: str, token: str, client: Client = NO_CLIENT) -> User:
     """Mark the address verified. The link works once and only for the address it
-    was sent to."""
+    was sent to. Tries are limited per address, like reset links."""
+    throttles.hit("link", client.ip)
     with transaction.atomic():
         user = _user_for_link(uid, token, email_verification_token, lock=True)
         user.email_verified = True

@@ -90,7 +90,7 @@ def test_sign_up_rolls_back_completely_on_a_late_failure(monkeypatch):
     password=st.text(max_size=60),
 )
 def test_sign_up_with_any_strings_gives_a_clean_error_or_a_consistent_user(
-    username, email, password
+    settings_override, username, email, password
 ):
     try:
         result = services.sign_up(email=email, username=username, password=password)

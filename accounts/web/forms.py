@@ -11,7 +11,7 @@ from django.views.decorators.debug import sensitive_variables
 
 from accounts import services
 from accounts.errors import ServiceError
-from accounts.http import client_of
+from accounts.http import client_of, device_of
 from accounts.models import User
 
 PASSWORD_MISMATCH = "The two passwords do not match."
@@ -125,6 +125,7 @@ class SignInForm(AuthenticationForm):
                     client=client_of(self.request)
                     if self.request
                     else services.NO_CLIENT,
+                    device=device_of(self.request) if self.request else None,
                 )
             except ServiceError as error:
                 self.service_error = error

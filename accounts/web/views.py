@@ -22,9 +22,10 @@ from accounts.errors import (
     InvalidToken,
     ServiceError,
     SessionNotFound,
+    SessionRevoked,
     Throttled,
 )
-from accounts.http import client_of
+from accounts.http import client_of, remember_device
 from accounts.web.display import describe_device, event_label
 from accounts.web.errors import too_many_requests
 from accounts.web.forms import (
@@ -78,10 +79,31 @@ class ServiceFormMixin:
     """For form views that call a service: show its refusal on the form."""
 
     def refuse(self, form, error: ServiceError):
+        if getattr(error, "session_ended", False) or isinstance(error, SessionRevoked):
+            return signed_out_for_wrong_passwords(self.request)
         if isinstance(error, Throttled):
             return too_many_requests(self.request, error)
         form.add_service_error(error)
         return self.form_invalid(form)
+
+
+def session_name(request) -> str:
+    """The browser session as the services' per-session counters name it."""
+    if not request.session.session_key:
+        request.session.save()
+    return f"web:{request.session.session_key}"
+
+
+def signed_out_for_wrong_passwords(request):
+    """The session gave too many wrong current passwords (a stolen session
+    guessing the password): end it, as the API revokes its session."""
+    logout(request)
+    messages.error(
+        request,
+        "You have been signed out after too many wrong passwords. "
+        "Sign in again to continue.",
+    )
+    return redirect("accounts:signin")
 
 
 def too_many_attempts(error: ServiceError, response):
@@ -92,6 +114,13 @@ def too_many_attempts(error: ServiceError, response):
         response.status_code = 429
         response["Retry-After"] = str(retry_after)
     return response
+
+
+def link_throttled(view, error: Throttled):
+    """An emailed link tried too often from this address: say so (not "invalid
+    link", which would send the owner of a good link looking for a new one)."""
+    response = view.render_to_response({"validlink": False, "throttled": error})
+    return too_many_attempts(error, response)
 
 
 class HomeView(TemplateView):
@@ -146,6 +175,11 @@ class SignInView(LoginView):
             NON_FIELD_ERRORS, EmailNotVerified.code
         )
         return context
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        remember_device(response, form.get_user())
+        return response
 
     def form_invalid(self, form):
         return too_many_attempts(form.service_error, super().form_invalid(form))
@@ -209,9 +243,13 @@ class ResetPasswordView(ServiceFormMixin, FormView):
         self.uidb64 = uidb64
         if token != RESET_URL_TOKEN:
             try:
-                services.check_reset_link(uid=uidb64, token=token)
+                services.check_reset_link(
+                    uid=uidb64, token=token, client=client_of(request)
+                )
             except InvalidToken:
                 return self.invalid_link()
+            except Throttled as error:
+                return link_throttled(self, error)
             request.session[RESET_SESSION_KEY] = token
             return redirect("accounts:reset_password", uidb64, RESET_URL_TOKEN)
         self.token = request.session.get(RESET_SESSION_KEY, "")
@@ -267,6 +305,7 @@ class ChangePasswordView(ServiceFormMixin, PasswordChangeView):
                 old_password=form.cleaned_data["old_password"],
                 new_password=form.cleaned_data["new_password"],
                 client=client_of(self.request),
+                session_id=session_name(self.request),
             )
         except ServiceError as error:
             return self.refuse(form, error)
@@ -318,6 +357,7 @@ class DeleteAccountView(ServiceFormMixin, SignedInMixin, FormView):
                 user=self.request.user,
                 password=form.cleaned_data["password"],
                 client=client_of(self.request),
+                session_id=session_name(self.request),
             )
         except ServiceError as error:
             return self.refuse(form, error)
@@ -368,6 +408,8 @@ class VerifyEmailView(TemplateView):
             services.verify_email(uid=uidb64, token=token, client=client_of(request))
         except InvalidToken:
             return self.render_to_response({"validlink": False})
+        except Throttled as error:
+            return link_throttled(self, error)
         messages.success(request, "Your email address is verified.")
         if request.user.is_authenticated:
             response = redirect("accounts:profile")

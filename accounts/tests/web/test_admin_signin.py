@@ -1,6 +1,9 @@
 import pytest
+import time_machine
+from django.test import Client
 from django.utils import timezone
 
+from accounts import devices
 from accounts.tests.factories import UserFactory
 
 
@@ -50,3 +53,27 @@ def test_admin_signin_refuses_a_wrong_password(client, db):
     response = admin_signin(client, staff, "wrong password")
 
     assert response.context["form"].non_field_errors() == ["Invalid email or password"]
+
+
+@time_machine.travel("2026-06-01 12:00:20Z", tick=False)
+def test_strangers_guessing_do_not_lock_a_staff_member_s_browser_out_of_the_admin(
+    db, password
+):
+    staff = UserFactory(is_staff=True)
+    browser = Client(REMOTE_ADDR="192.0.2.50")
+    first = admin_signin(browser, staff, password)
+    browser.post("/admin/logout/")
+    for ip in ("203.0.113.1", "203.0.113.2"):
+        for _ in range(11):
+            admin_signin(Client(REMOTE_ADDR=ip), staff, "wrong password")
+
+    stranger = admin_signin(Client(REMOTE_ADDR="192.0.2.51"), staff, password)
+    own_browser = admin_signin(browser, staff, password)
+
+    assert devices.vouches_for(first.cookies[devices.COOKIE_NAME].value, staff)
+    assert "_auth_user_id" not in stranger.wsgi_request.session
+    assert (
+        stranger.context["form"].non_field_errors()[0].startswith("Too many attempts")
+    )
+    assert own_browser.status_code == 302
+    assert browser.session["_auth_user_id"] == str(staff.pk)

@@ -1,7 +1,9 @@
 import pytest
 import time_machine
+from django.test import Client
 from django.utils import timezone
 
+from accounts import devices
 from accounts.models import AuthEvent
 from accounts.tests.factories import UserFactory
 
@@ -158,3 +160,43 @@ def test_repeated_failed_signins_are_throttled_with_429(client, user):
     assert response.status_code == 429
     assert int(response["Retry-After"]) > 0
     assert "Too many attempts" in response.context["form"].non_field_errors()[0]
+
+
+def page_signin(identifier, password, ip, client=None):
+    client = client or Client(REMOTE_ADDR=ip)
+    return client.post(
+        "/accounts/signin/", {"username": identifier, "password": password}
+    )
+
+
+@time_machine.travel("2026-06-01 12:00:20Z", tick=False)
+def test_strangers_guessing_from_two_addresses_do_not_lock_the_owner_s_browser_out(
+    db, password
+):
+    owner = UserFactory()
+    browser = Client(REMOTE_ADDR="192.0.2.50")
+    assert page_signin(owner.email, password, None, browser).status_code == 302
+    browser.post("/accounts/signout/")
+    for ip in ("203.0.113.1", "203.0.113.2"):
+        for _ in range(11):
+            page_signin(owner.email, "wrong password", ip)
+
+    stranger = page_signin(owner.email, password, "192.0.2.51")
+    own_browser = page_signin(owner.email, password, None, browser)
+
+    assert stranger.status_code == 429
+    assert int(stranger["Retry-After"]) <= 15 * 60
+    assert own_browser.status_code == 302
+    assert browser.session["_auth_user_id"] == str(owner.pk)
+
+
+def test_page_signin_sets_the_device_cookie_only_on_success(db, password):
+    owner = UserFactory()
+
+    failed = page_signin(owner.email, "wrong password", "192.0.2.1")
+    succeeded = page_signin(owner.email, password, "192.0.2.1")
+
+    assert devices.COOKIE_NAME not in failed.cookies
+    cookie = succeeded.cookies[devices.COOKIE_NAME]
+    assert cookie["httponly"] and cookie["secure"] and cookie["samesite"] == "Lax"
+    assert devices.vouches_for(cookie.value, owner)
