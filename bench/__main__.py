@@ -1,5 +1,8 @@
-"""`python -m bench` (`make bench`): start the service, drive each scenario with
-wrk, print the tables and write bench/results/<date>.json.
+"""`python -m bench` (`make bench`): start the service as the README deploys it
+and, beside it, the references (a stock djoser + simplejwt project and a bare
+Django app, served by the same gunicorn settings on the same PostgreSQL server);
+drive each scenario with wrk, the service's and the references' runs
+interleaved and repeated; print the tables and write bench/results/<date>.json.
 
 Everything runs on this machine over loopback, every run is bounded in time, and
 every process started is stopped again, whatever happens (try/finally; SIGTERM
@@ -9,21 +12,20 @@ and Ctrl-C included).
 import argparse
 import os
 import secrets
+import shlex
 import signal
 import subprocess
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import gunicorn_bench, machine, population, report, scenarios
+from bench import machine, population, report, scenarios, server
 from bench.load import WrkMissing, ensure_wrk
 from bench.server import (
     ROOT,
     Database,
-    Service,
     free_port,
     manage,
-    peak_rss_mib,
     redis_url_if_reachable,
     service_environment,
 )
@@ -50,6 +52,32 @@ def parse_args(argv=None) -> argparse.Namespace:
         help="wrk keep-alive connections (default: 4 per core)",
     )
     parser.add_argument("--threads", type=int, default=2, help="wrk threads")
+    parser.add_argument(
+        "--references",
+        default=None,
+        help="comma-separated, from: djoser, bare; 'none' for none "
+        "(default: both; bare only with --sqlite)",
+    )
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=3,
+        help="repetitions of the compared requests (me, signin, refresh, "
+        "ceiling, hash), interleaved with the references'; medians are reported",
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=3,
+        help="gunicorn sync workers of every target (WEB_CONCURRENCY)",
+    )
+    parser.add_argument(
+        "--djoser-venv",
+        type=Path,
+        default=ROOT / "var" / "bench-venvs" / "djoser",
+        help="the djoser reference's virtualenv, built from "
+        "bench/djoser_ref/requirements.txt when missing or stale",
+    )
     parser.add_argument(
         "--sqlite",
         action="store_true",
@@ -113,6 +141,18 @@ def parse_args(argv=None) -> argparse.Namespace:
         args.scale_users = 100_000 if args.sqlite else 1_000_000
     if args.duration <= 0 or args.duration > 600:
         parser.error("--duration: between 0 and 600 seconds")
+    if args.references is None:
+        args.references = "bare" if args.sqlite else "djoser,bare"
+    args.references = {
+        r.strip() for r in args.references.split(",") if r.strip() not in ("", "none")
+    }
+    unknown = args.references - set(scenarios.REFERENCES)
+    if unknown:
+        parser.error(f"unknown references: {', '.join(sorted(unknown))}")
+    if "djoser" in args.references and args.sqlite:
+        parser.error("the djoser reference needs PostgreSQL: --references bare")
+    if args.repeat < 1 or args.workers < 1:
+        parser.error("--repeat and --workers: at least 1")
     return args
 
 
@@ -122,6 +162,7 @@ def _stop_on_sigterm(signum, frame):
 
 
 def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = parse_args(argv)
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
     try:
@@ -146,26 +187,50 @@ def main(argv=None) -> int:
         smtp_port=smtp_port,
         redis_url=redis_url,
         run_id=args.run_id,
+        workers=args.workers,
     )
+    gunicorn = server.shipped_gunicorn_settings(args.workers, work_dir)
+    djoser = None
+    if "djoser" in args.references:
+        djoser = server.Djoser(
+            venv=args.djoser_venv.resolve(),
+            database=Database.postgresql(
+                args.postgres_url, f"{args.database_name}_djoser"
+            ),
+            run_id=args.run_id,
+        )
     print(f"bench: {database.engine} {database.name}, work files in {work_dir}")
     # What is served is what the tree holds when the service starts; an edit
     # made while the run goes on is not in the figures.
     source = _source()
     other_cpu = machine.wait_until_quiet(args.wait_idle) if args.wait_idle else None
     started = datetime.now(UTC)
-    database.create()
+    databases = [database] + ([djoser.database] if djoser else [])
     machine_facts = machine.describe(wrk, database.version())
     machine_facts["other_cpu_at_start"] = other_cpu
     sink = SmtpSink(smtp_port)
-    service = Service(env=env, port=port, work_dir=work_dir)
+    service = server.our_service(env, port, work_dir)
+    references: dict[str, server.Server] = {}
     context = None
-    memory = {}
     try:
+        for db in databases:
+            db.create()
         manage(env, "migrate", "--noinput", log=log)
         if not redis_url:
             manage(env, "createcachetable", log=log)
+        if djoser:
+            djoser.ensure_venv(log)
+            djoser.manage("migrate", "--noinput", log=log)
         sink.start()
         service.start()
+        if djoser:
+            references["djoser"] = djoser.server(gunicorn, free_port(), work_dir)
+        if "bare" in args.references:
+            references["bare"] = server.bare(
+                gunicorn, free_port(), work_dir, args.run_id
+            )
+        for reference in references.values():
+            reference.start()
         population.use_service_settings(env)
         context = scenarios.Context(
             wrk=wrk,
@@ -183,22 +248,31 @@ def main(argv=None) -> int:
             log=log,
             wait_idle=args.wait_idle_each,
             profile={k.strip() for k in args.profile.split(",") if k.strip()},
+            references=references,
+            djoser=djoser,
+            repeat=args.repeat,
         )
         print(
-            f"service: http://127.0.0.1:{port}, gunicorn {gunicorn_bench.workers} "
-            f"workers x {gunicorn_bench.threads} threads; wrk {args.connections} "
-            f"connections, {args.threads} threads, {args.duration:g} s per run",
+            f"service: {service.base_url} (gunicorn.conf.py); "
+            + "".join(f"{name}: {r.base_url}; " for name, r in references.items())
+            + f"each gunicorn {gunicorn['workers']} {gunicorn['worker_class']} "
+            f"workers x {gunicorn['threads']} threads; wrk {args.connections} "
+            f"connections, {args.threads} threads, {args.duration:g} s per run, "
+            f"{args.repeat} repetitions",
             flush=True,
         )
+        groups = scenarios.compared(args.scenarios, args.references)
+        for repetition in range(args.repeat):
+            context.repetition = repetition
+            if groups:
+                print(f"- repetition {repetition + 1} of {args.repeat}", flush=True)
+            for group in groups:
+                for step in scenarios.rotated(group, repetition):
+                    step(context)
+        context.finish()
         for step in scenarios.plan(args.scenarios):
             print(f"- {step.__name__}", flush=True)
             step(context)
-        memory = {
-            "workers": [
-                {"pid": pid, "peak_rss_mib": round(peak_rss_mib(pid) or 0, 1)}
-                for pid in sorted(service.worker_pids())
-            ]
-        }
     except KeyboardInterrupt:
         print("bench: interrupted, stopping everything", file=sys.stderr)
         return 130
@@ -206,26 +280,38 @@ def main(argv=None) -> int:
         print(f"bench: {exc}", file=sys.stderr)
         return 1
     finally:
+        for reference in references.values():
+            reference.stop()
         service.stop()
         sink.stop()
         if context is not None:
             population.close_connections()
         if not args.keep_database:
-            database.drop()
+            for db in databases:
+                db.drop()
 
+    memory = {
+        name: [
+            {"pid": pid, "peak_rss_mib": peak} for pid, peak in sorted(peaks.items())
+        ]
+        for name, peaks in context.memory.items()
+    }
     result = {
         "date": started.isoformat(timespec="seconds"),
         "seconds": round((datetime.now(UTC) - started).total_seconds()),
+        "command": "python -m bench" + (f" {shlex.join(argv)}" if argv else ""),
         "source": source,
         "machine": machine_facts,
         "config": {
             "database": database.engine,
             "cache": "redis" if redis_url else "database",
             "gunicorn": {
-                "worker_class": gunicorn_bench.worker_class,
-                "workers": gunicorn_bench.workers,
-                "threads": gunicorn_bench.threads,
+                "config": "the service with gunicorn.conf.py, the references "
+                "with its settings as flags",
+                **gunicorn,
             },
+            "references": sorted(args.references),
+            "repeat": args.repeat,
             "wrk": {"connections": args.connections, "threads": args.threads},
             "duration_s": args.duration,
             "warmup_s": args.warmup,
@@ -236,20 +322,28 @@ def main(argv=None) -> int:
         },
         "hash": context.hash,
         "scenarios": [row.as_dict() for row in context.rows],
-        "memory": memory,
+        # The service's workers under "workers" (the RSS target), the
+        # references' under their names.
+        "memory": {"workers": memory.pop("ours", []), "references": memory},
         "profiles": context.profiles,
     }
     rows = {row["key"]: row for row in result["scenarios"]}
-    result["targets"] = report.targets(rows, context.hash, memory)
+    result["targets"] = report.targets(rows, context.hash, result["memory"])
     path = report.output_path(args.output_dir, started)
     report.write_json(path, result)
     print()
     print(report.markdown(result))
-    print(f"\nwritten: {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
+    print(f"\nwritten: {_shown(path)}")
+    if context.profiles:
+        print(f"profiles: {_shown(report.write_profiles(path, result))}")
     if not args.no_charts:
         for chart in report.charts(path, result):
             print(f"chart: {chart.name}")
     return 0
+
+
+def _shown(path: Path) -> Path:
+    return path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
 
 
 def _source() -> dict:

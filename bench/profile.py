@@ -11,6 +11,8 @@ import sys
 from collections import Counter
 from pathlib import Path
 
+ROOT = Path(__file__).resolve().parent.parent
+
 
 def py_spy() -> str:
     found = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
@@ -140,7 +142,7 @@ def collect(samplers, top: int = 25) -> dict:
 
 def _short(frame: str) -> str:
     """`view (rest_framework/views.py:490)` without the site-packages prefix."""
-    for marker in ("site-packages/", "/work/main/", "lib/python3"):
+    for marker in ("site-packages/", f"{ROOT}/", "lib/python3"):
         if marker in frame:
             head, _, tail = frame.partition("(")
             path = tail.split(marker, 1)[-1]
@@ -154,8 +156,10 @@ def _idle(frames: list[str]) -> bool:
     return not any(mark in frame for frame in frames for mark in serving)
 
 
-def summary(name: str, found: dict, lines: int = 15) -> str:
-    """The busiest functions, as text for the console."""
+def summary(name: str, found: dict, lines: int = 15, inclusive: int = 0) -> str:
+    """The busiest functions, as text (the console; `-profiles.txt`): the parts,
+    the functions on top of the stack (self), and with `inclusive` that many
+    functions by the share of samples they are anywhere on the stack in."""
     if not found["samples"]:
         return f"  profile {name}: no samples (is py-spy allowed to attach?)"
     out = [f"  profile {name}: {found['samples']} samples of Python holding the GIL"]
@@ -166,4 +170,10 @@ def summary(name: str, found: dict, lines: int = 15) -> str:
         f"    {entry['share']:>8.1%}  {entry['frame']}"
         for entry in found["self"][:lines]
     ]
+    if inclusive:
+        out.append("    inclusive  function")
+        out += [
+            f"    {entry['share']:>8.1%}  {entry['frame']}"
+            for entry in found["inclusive"][:inclusive]
+        ]
     return "\n".join(out)

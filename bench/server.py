@@ -2,8 +2,11 @@
 worker, each started in a process group of its own so that stopping it stops
 every process it forked, whatever happens to the run."""
 
+import hashlib
 import os
+import runpy
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
@@ -17,7 +20,7 @@ from pathlib import Path
 from bench.machine import descendants, snapshot
 
 ROOT = Path(__file__).resolve().parent.parent
-GUNICORN_CONFIG = Path(__file__).resolve().parent / "gunicorn_bench.py"
+GUNICORN_CONFIG = ROOT / "gunicorn.conf.py"
 HOST = "127.0.0.1"
 # Variables of the caller's environment that would point the service somewhere
 # else than the benchmark's own database, cache and mail sink.
@@ -29,6 +32,15 @@ CLEARED = (
     "DJANGO_SETTINGS_MODULE",
     "WEB_CONCURRENCY",
     "GUNICORN_CMD_ARGS",
+    "GUNICORN_BIND",
+    "GUNICORN_THREADS",
+    "GUNICORN_TIMEOUT",
+    "GUNICORN_GRACEFUL_TIMEOUT",
+    "PROMETHEUS_MULTIPROC_DIR",
+    "LOG_FORMAT",
+    "CONN_MAX_AGE",
+    "SECRET_KEY",
+    "DEBUG",
 )
 # Marks every process of one run, so a test can prove none outlived it.
 RUN_ID_VARIABLE = "BENCH_RUN_ID"
@@ -102,10 +114,17 @@ def redis_url_if_reachable(url: str) -> str:
 
 
 def service_environment(
-    *, database: Database, port: int, smtp_port: int, redis_url: str, run_id: str
+    *,
+    database: Database,
+    port: int,
+    smtp_port: int,
+    redis_url: str,
+    run_id: str,
+    workers: int,
 ) -> dict[str, str]:
     """The configuration of the service under test, as an operator would set it
-    for a load test on loopback: production mode, throttles off, a throwaway key."""
+    for a load test on loopback: production mode, throttles off, a throwaway key,
+    and gunicorn.conf.py's own variables for the address and the worker count."""
     env = {k: v for k, v in os.environ.items() if k not in CLEARED}
     env.update(
         {
@@ -129,6 +148,8 @@ def service_environment(
             # per-request access line does not (see the README's Performance).
             "LOG_LEVEL": "WARNING",
             "PYTHONUNBUFFERED": "1",
+            "GUNICORN_BIND": f"{HOST}:{port}",
+            "WEB_CONCURRENCY": str(workers),
             RUN_ID_VARIABLE: run_id,
         }
     )
@@ -199,11 +220,11 @@ def _signal_group(pgid: int, signum: int) -> None:
         pass
 
 
-def start_group(name: str, command: list[str], env, log: Path) -> Group:
+def start_group(name: str, command: list[str], env, log: Path, cwd=ROOT) -> Group:
     with log.open("wb") as out:  # a run's logs replace the last run's
         process = subprocess.Popen(
             command,
-            cwd=ROOT,
+            cwd=cwd,
             env=env,
             stdin=subprocess.DEVNULL,
             stdout=out,
@@ -214,12 +235,23 @@ def start_group(name: str, command: list[str], env, log: Path) -> Group:
 
 
 @dataclass
-class Service:
-    """gunicorn (bench/gunicorn_bench.py) and one task worker, started together."""
+class Server:
+    """One target of the benchmark: a gunicorn (its master is the first group)
+    and the processes that go with it (the service's task worker), started
+    together and stopped together.
 
+    `name` is the target ("ours", "djoser", "bare"); `health_path` answers once
+    the workers serve (any status below 500 when `any_status`)."""
+
+    name: str
+    command: list[str]
     env: dict[str, str]
     port: int
     work_dir: Path
+    health_path: str
+    cwd: Path = ROOT
+    any_status: bool = False
+    companions: list[tuple[str, list[str]]] = field(default_factory=list)
     groups: list[Group] = field(default_factory=list)
 
     @property
@@ -229,29 +261,19 @@ class Service:
     def start(self, timeout: float = 60.0) -> None:
         self.groups.append(
             start_group(
-                "gunicorn",
-                [
-                    sys.executable,
-                    "-m",
-                    "gunicorn",
-                    "identity_site.wsgi",
-                    "--config",
-                    str(GUNICORN_CONFIG),
-                    "--bind",
-                    f"{HOST}:{self.port}",
-                ],
+                "gunicorn" if self.name == "ours" else f"{self.name}-gunicorn",
+                self.command,
                 self.env,
-                self.work_dir / "gunicorn.log",
+                self.work_dir / f"{self.name}-gunicorn.log",
+                cwd=self.cwd,
             )
         )
-        self.groups.append(
-            start_group(
-                "worker",
-                [sys.executable, "manage.py", "db_worker", "--no-reload"],
-                self.env,
-                self.work_dir / "worker.log",
+        for name, command in self.companions:
+            self.groups.append(
+                start_group(
+                    name, command, self.env, self.work_dir / f"{name}.log", self.cwd
+                )
             )
-        )
         self._wait_until_healthy(timeout)
 
     def _wait_until_healthy(self, timeout: float) -> None:
@@ -264,15 +286,18 @@ class Service:
                     )
             try:
                 with urllib.request.urlopen(  # noqa: S310 (loopback, http)
-                    f"{self.base_url}/api/v1/health", timeout=2
+                    self.base_url + self.health_path, timeout=2
                 ) as response:
                     if response.status == 200:
                         return
+            except urllib.error.HTTPError as exc:
+                if self.any_status and exc.code < 500:
+                    return
             except (urllib.error.URLError, OSError):
                 pass
             time.sleep(0.2)
         raise RuntimeError(
-            f"the service did not answer within {timeout:.0f} s:\n"
+            f"{self.name} did not answer within {timeout:.0f} s:\n"
             f"{self.groups[0].log_tail()}"
         )
 
@@ -297,6 +322,205 @@ class Service:
             group.name: descendants(processes, group.process.pid)
             for group in self.groups
         }
+
+
+# Kept for the scenarios' type hints: the service is one Server among others.
+Service = Server
+
+
+def our_service(env: dict[str, str], port: int, work_dir: Path) -> Server:
+    """The service as the README deploys it: `gunicorn identity_site.wsgi -c
+    gunicorn.conf.py` (the repository's own configuration; the port and the
+    worker count through the variables it reads, GUNICORN_BIND and
+    WEB_CONCURRENCY, set in service_environment) and the task worker."""
+    return Server(
+        name="ours",
+        command=[
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "identity_site.wsgi",
+            "-c",
+            str(GUNICORN_CONFIG),
+        ],
+        env=env,
+        port=port,
+        work_dir=work_dir,
+        health_path="/api/v1/health",
+        companions=[
+            ("worker", [sys.executable, "manage.py", "db_worker", "--no-reload"])
+        ],
+    )
+
+
+def shipped_gunicorn_settings(workers: int, work_dir: Path) -> dict:
+    """The settings gunicorn.conf.py gives, with `workers` (WEB_CONCURRENCY)
+    as the benchmark sets it: read from the file itself, so that the references
+    are served like the service even after that file changes."""
+    saved = dict(os.environ)
+    metrics = work_dir / "config-probe-metrics"
+    try:
+        os.environ["WEB_CONCURRENCY"] = str(workers)
+        os.environ.pop("GUNICORN_THREADS", None)
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics)  # no stray temp dir
+        found = runpy.run_path(str(GUNICORN_CONFIG))
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+        shutil.rmtree(metrics, ignore_errors=True)
+    return {
+        "worker_class": found.get("worker_class", "sync"),
+        "workers": found["workers"],
+        "threads": found.get("threads", 1),
+        "preload_app": found.get("preload_app", False),
+        "timeout": found.get("timeout", 30),
+        "keepalive": found.get("keepalive", 2),
+        "max_requests": found.get("max_requests", 0),
+        "max_requests_jitter": found.get("max_requests_jitter", 0),
+    }
+
+
+def _reference_gunicorn_args(settings: dict, port: int) -> list[str]:
+    """Command-line flags giving a reference the service's gunicorn settings
+    (not its configuration file: that one loads the service's log formatter and
+    Prometheus hooks, which a reference has not got)."""
+    args = [
+        f"--bind={HOST}:{port}",
+        f"--workers={settings['workers']}",
+        f"--worker-class={settings['worker_class']}",
+        f"--threads={settings['threads']}",
+        f"--timeout={settings['timeout']}",
+        f"--keep-alive={settings['keepalive']}",
+        f"--max-requests={settings['max_requests']}",
+        f"--max-requests-jitter={settings['max_requests_jitter']}",
+    ]
+    if settings["preload_app"]:
+        args.append("--preload")
+    return args
+
+
+def _reference_environment(run_id: str, **variables: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in CLEARED}
+    env.pop("VIRTUAL_ENV", None)
+    env.update(
+        {
+            "PYTHONUNBUFFERED": "1",
+            "SECRET_KEY": "bench-ref-" + secrets.token_urlsafe(48),
+            RUN_ID_VARIABLE: run_id,
+            **variables,
+        }
+    )
+    return env
+
+
+def bare(settings: dict, port: int, work_dir: Path, run_id: str) -> Server:
+    """bench/bare/: Django with no app, no middleware, no database."""
+    return Server(
+        name="bare",
+        command=[
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "bench.bare.wsgi",
+            *_reference_gunicorn_args(settings, port),
+        ],
+        env=_reference_environment(
+            run_id, DJANGO_SETTINGS_MODULE="bench.bare.settings"
+        ),
+        port=port,
+        work_dir=work_dir,
+        health_path="/",
+    )
+
+
+DJOSER_DIR = Path(__file__).resolve().parent / "djoser_ref"
+
+
+@dataclass
+class Djoser:
+    """The djoser reference's virtualenv, database and manage.py."""
+
+    venv: Path
+    database: Database
+    run_id: str
+    env: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self):
+        self.env = _reference_environment(
+            self.run_id,
+            DJANGO_SETTINGS_MODULE="refsite.settings",
+            DATABASE_URL=self.database.url,
+        )
+
+    @property
+    def python(self) -> str:
+        return str(self.venv / "bin" / "python")
+
+    def ensure_venv(self, log: Path) -> None:
+        """Build the virtualenv from bench/djoser_ref/requirements.txt, unless
+        one built from the same file is there."""
+        requirements = DJOSER_DIR / "requirements.txt"
+        digest = hashlib.sha256(requirements.read_bytes()).hexdigest()
+        stamp = self.venv / ".requirements-sha256"
+        if stamp.exists() and stamp.read_text().strip() == digest:
+            return
+        print(f"  building {self.venv} (djoser reference) ...", flush=True)
+        shutil.rmtree(self.venv, ignore_errors=True)
+        self.venv.parent.mkdir(parents=True, exist_ok=True)
+        for command in (
+            [sys.executable, "-m", "venv", str(self.venv)],
+            [
+                self.python,
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                "-r",
+                str(requirements),
+            ],
+        ):
+            _run(command, log, cwd=DJOSER_DIR, env=None)
+        stamp.write_text(digest + "\n")
+
+    def manage(self, *args: str, log: Path | None = None) -> str:
+        return _run(
+            [self.python, "manage.py", *args], log, cwd=DJOSER_DIR, env=self.env
+        )
+
+    def server(self, settings: dict, port: int, work_dir: Path) -> Server:
+        return Server(
+            name="djoser",
+            command=[
+                self.python,
+                "-m",
+                "gunicorn",
+                "refsite.wsgi",
+                *_reference_gunicorn_args(settings, port),
+            ],
+            env=self.env,
+            port=port,
+            work_dir=work_dir,
+            cwd=DJOSER_DIR,
+            # 401 without a token: the workers are up.
+            health_path="/auth/users/me/",
+            any_status=True,
+        )
+
+
+def _run(command: list[str], log: Path | None, *, cwd: Path, env) -> str:
+    result = subprocess.run(
+        command, cwd=cwd, env=env, capture_output=True, text=True, timeout=900
+    )
+    if log is not None:
+        with log.open("a") as out:
+            out.write(f"$ {' '.join(command)}\n{result.stdout}{result.stderr}")
+    if result.returncode != 0:
+        raise RuntimeError(
+            f"{' '.join(command)} failed:\n{result.stdout[-3000:]}"
+            f"{result.stderr[-3000:]}"
+        )
+    return result.stdout
 
 
 def peak_rss_mib(pid: int) -> float | None:
