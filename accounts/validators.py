@@ -1,6 +1,8 @@
 from django.conf import settings
 from django.core.exceptions import ValidationError
 
+from accounts import identifiers
+
 
 class MaximumLengthValidator:
     """Refuse absurdly long passwords before anything hashes them (CPU exhaustion)."""
@@ -17,3 +19,10 @@ class MaximumLengthValidator:
 
     def get_help_text(self):
         return f"Your password can be at most {self.max_length} characters."
+
+
+def validate_email_domain(value: str) -> None:
+    """Refuse an address whose domain has no IDNA (UTS #46) ASCII form: it could
+    not be stored canonically, so it could not be kept unique."""
+    if not identifiers.email_domain_is_valid(value):
+        raise ValidationError("Enter a valid email address.", code="invalid")

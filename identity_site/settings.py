@@ -174,8 +174,9 @@ else:
 # Auth & passwords
 # ---------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
-# Usernames are unique ignoring case (a functional constraint on Lower(username)),
-# which auth.W004 cannot see; our backend looks them up the same way.
+# Usernames are unique through their canonical key (User.username_key: case and
+# compatibility forms folded), which auth.W004 cannot see; our backend looks them
+# up by the same key.
 SILENCED_SYSTEM_CHECKS = ["auth.W004"]
 if not _bool("SECURE_HSTS_PRELOAD", False):
     # Joining the browsers' HSTS preload list is hard to undo, so it is the

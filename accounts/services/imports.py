@@ -6,11 +6,12 @@ from dataclasses import dataclass
 
 from django.contrib.auth.hashers import get_hasher
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.db.models.functions import Lower
 from django.db.models.lookups import In
 from django.utils import timezone
 
+from accounts import identifiers
 from accounts.models import AuthEvent, TokenSession, User
 from accounts.services._base import PROFILE_FIELDS, _invalid_fields, security_log
 
@@ -204,7 +205,10 @@ def _without_duplicates(batch: list[_ImportRow], fail) -> list[_ImportRow]:
     first_line = {}
     kept = []
     for row in batch:
-        keys = [("email", row.user.email), ("username", row.user.username.lower())]
+        keys = [
+            ("email", identifiers.email_key(row.user.email)),
+            ("username", identifiers.username_skeleton(row.user.username)),
+        ]
         clash = next((key for key in keys if key in first_line), None)
         if clash:
             fail(row.line, f"{clash[0]}: same as line {first_line[clash]}")
@@ -227,16 +231,30 @@ def _write_imported(rows: list[_ImportRow]) -> tuple[int, int, list]:
         .order_by(F("deleted_at").desc(nulls_first=True))
     ):
         existing.setdefault(user.email, user)
-    owner_of_username = dict(
+    # The same rule as a sign-up: a name is taken by any spelling of it and by
+    # any name that looks the same (confusable skeleton).
+    names = {
+        row.line: (
+            identifiers.username_key(row.user.username),
+            identifiers.username_skeleton(row.user.username),
+        )
+        for row in rows
+    }
+    owner_of_username = {}
+    for key, skeleton, email in (
         User.objects.live()
-        .filter(In(Lower("username"), [r.user.username.lower() for r in rows]))
-        .annotate(username_lower=Lower("username"))
-        .values_list("username_lower", "email")
-    )
+        .filter(
+            Q(username_key__in=[key for key, _ in names.values()])
+            | Q(username_skeleton__in=[skeleton for _, skeleton in names.values()])
+        )
+        .values_list("username_key", "username_skeleton", "email")
+    ):
+        owner_of_username[key] = owner_of_username[skeleton] = email
     to_create, to_update, to_revoke, refused = [], [], [], []
     changed_fields: set[str] = set()
     for row in rows:
-        owner = owner_of_username.get(row.user.username.lower())
+        key, skeleton = names[row.line]
+        owner = owner_of_username.get(key) or owner_of_username.get(skeleton)
         if owner is not None and owner != row.user.email:
             refused.append((row.line, "username: already taken by another account"))
             continue
