@@ -275,6 +275,41 @@ def check_observability(app_configs=None, **kwargs):
     return errors
 
 
+@checks.register(TAG)
+def check_password_rules(app_configs=None, **kwargs):
+    errors = []
+    score = settings.PASSWORD_MIN_SCORE
+    if isinstance(score, bool) or not isinstance(score, int) or not 0 <= score <= 4:
+        errors.append(
+            _error(
+                "PASSWORD_MIN_SCORE", f"must be 0 to 4 (zxcvbn scores), got {score!r}."
+            )
+        )
+    url = urlsplit(settings.PASSWORD_BREACH_CHECK_URL)
+    # urllib also opens file: and ftp: URLs; only the HTTP range API is meant.
+    if url.scheme not in ("http", "https") or not url.hostname:
+        errors.append(
+            _error(
+                "PASSWORD_BREACH_CHECK_URL",
+                "must be an http(s) URL that the SHA-1 prefix is appended to, "
+                f"got {settings.PASSWORD_BREACH_CHECK_URL!r}.",
+            )
+        )
+    timeout = settings.PASSWORD_BREACH_CHECK_TIMEOUT
+    if (
+        isinstance(timeout, bool)
+        or not isinstance(timeout, int | float)
+        or timeout <= 0
+    ):
+        errors.append(
+            _error(
+                "PASSWORD_BREACH_CHECK_TIMEOUT",
+                f"must be a positive number of seconds, got {timeout!r}.",
+            )
+        )
+    return errors
+
+
 def refuse_bad_configuration() -> None:
     """Raise with every configuration error at once (for gunicorn start-up)."""
     errors = checks.run_checks(tags=[TAG])

@@ -1,47 +1,37 @@
-import unicodedata
-
 from django.contrib.auth.base_user import BaseUserManager
 from django.db.models import Q
-from django.db.models.functions import Lower
-from django.db.models.lookups import Exact
 
+from accounts.identifiers import (
+    email_key,
+    normalize_email,
+    normalize_username,
+    username_key,
+)
 
-def normalize_username(username: str) -> str:
-    """NFKC-fold so that look-alike compatibility forms ("ﬁle", "ｆｉｌｅ") collide
-    with their plain spelling under the case-insensitive unique constraint."""
-    return unicodedata.normalize("NFKC", username or "").strip()
-
-
-def normalize_email(email: str) -> str:
-    # The whole address is lowercased: every lookup ignores case, so storing one
-    # canonical form keeps the unique index, the login lookup and emails in step.
-    return (email or "").strip().lower()
+__all__ = ["UserManager", "normalize_email", "normalize_username"]
 
 
 class UserManager(BaseUserManager):
     use_in_migrations = True
 
     def get_by_natural_key(self, username):
-        return self.live().get(
-            Exact(Lower("username"), normalize_username(username).lower())
-        )
+        return self.live().get(username_key=username_key(username))
 
     def live(self):
         """Accounts that exist to the outside: not soft-deleted."""
         return self.filter(deleted_at__isnull=True)
 
     def with_email(self, email: str):
-        """Lookup by address ignoring case, through the Lower(email) unique index."""
+        """Lookup by address, any spelling of it (case, IDNA forms of the domain),
+        through the email_key unique index."""
         if "\x00" in (email or ""):  # PostgreSQL text cannot hold NUL: no match
             return self.none()
-        return self.filter(Exact(Lower("email"), normalize_email(email)))
+        return self.filter(email_key=email_key(email))
 
     def with_username(self, username: str):
         if "\x00" in (username or ""):
             return self.none()
-        return self.filter(
-            Exact(Lower("username"), normalize_username(username).lower())
-        )
+        return self.filter(username_key=username_key(username))
 
     def for_login(self, identifier: str):
         """The live account an email-or-username identifier names, or None.
@@ -51,14 +41,40 @@ class UserManager(BaseUserManager):
         """
         if "\x00" in (identifier or ""):  # PostgreSQL text cannot hold NUL
             return None
-        email = normalize_email(identifier)
-        username = normalize_username(identifier).lower()
-        match = Q(Exact(Lower("username"), username))
+        # Through the key columns, so every spelling that names an account (case,
+        # width, the domain's IDNA forms) reaches that one account, and the same
+        # one on SQLite as on PostgreSQL.
+        email = email_key(identifier)
+        match = Q(username_key=username_key(identifier))
         if "@" in identifier:  # without one it cannot be an address: one probe
-            match |= Q(Exact(Lower("email"), email))
+            match |= Q(email_key=email)
         matches = list(self.live().filter(match)[:2])
-        matches.sort(key=lambda user: user.email != email)
+        matches.sort(key=lambda user: user.email_key != email)
         return matches[0] if matches else None
+
+    def bulk_create(self, objs, *args, **kwargs):
+        # bulk_create skips save(): canonical forms and keys are set here, or a
+        # bulk insert (imports, seeding) would slip past the unique keys.
+        objs = list(objs)
+        for user in objs:
+            user.username = normalize_username(user.username)
+            user.email = normalize_email(user.email)
+            user._set_keys()
+        return super().bulk_create(objs, *args, **kwargs)
+
+    def bulk_update(self, objs, fields, *args, **kwargs):
+        objs = list(objs)
+        fields = list(fields)
+        if "username" in fields or "email" in fields:
+            for user in objs:
+                user.username = normalize_username(user.username)
+                user.email = normalize_email(user.email)
+                user._set_keys()
+            if "username" in fields:
+                fields += ["username_key", "username_skeleton"]
+            if "email" in fields:
+                fields.append("email_key")
+        return super().bulk_update(objs, fields, *args, **kwargs)
 
     def _create_user(self, username, email, password, **extra_fields):
         if not username:

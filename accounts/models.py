@@ -9,7 +9,15 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
+from accounts import identifiers
 from accounts.managers import UserManager, normalize_email, normalize_username
+from accounts.validators import validate_email_domain
+
+# Written by User.save() from username and email; see accounts.identifiers.
+KEY_FIELDS = {
+    "username": ("username_key", "username_skeleton"),
+    "email": ("email_key",),
+}
 
 
 class Tier(models.Model):
@@ -49,7 +57,14 @@ class User(AbstractBaseUser, PermissionsMixin):
         validators=[UnicodeUsernameValidator()],
         help_text="150 characters or fewer. Letters, digits and @/./+/-/_ only.",
     )
-    email = models.EmailField(max_length=254)
+    email = models.EmailField(max_length=254, validators=[validate_email_domain])
+    # Canonical keys: every uniqueness rule and every lookup goes through these,
+    # so SQLite and PostgreSQL agree (their LOWER() do not). NULL only for an
+    # account that already shared a key with an older one when the keys were
+    # introduced (migration 0008): it keeps its name until it changes it.
+    username_key = models.TextField(null=True, editable=False)
+    username_skeleton = models.TextField(null=True, editable=False)
+    email_key = models.TextField(null=True, editable=False)
     first_name = models.CharField(max_length=150, blank=True)
     last_name = models.CharField(max_length=150, blank=True)
     is_active = models.BooleanField(default=True)
@@ -86,15 +101,23 @@ class User(AbstractBaseUser, PermissionsMixin):
             # to the outside they do not exist, so signing up again must work
             # (and must not reveal that a deleted account had them).
             models.UniqueConstraint(
-                Lower("username"),
+                fields=["username_key"],
                 condition=models.Q(deleted_at__isnull=True),
-                name="accounts_user_username_ci_unique",
+                name="accounts_user_username_key_unique",
+                violation_error_message="Username already taken",
+            ),
+            # Impersonation: a name that only looks like another ("аdmin" with
+            # a Cyrillic а) is taken too (Unicode TS #39 skeletons).
+            models.UniqueConstraint(
+                fields=["username_skeleton"],
+                condition=models.Q(deleted_at__isnull=True),
+                name="accounts_user_username_skeleton_unique",
                 violation_error_message="Username already taken",
             ),
             models.UniqueConstraint(
-                Lower("email"),
+                fields=["email_key"],
                 condition=models.Q(deleted_at__isnull=True),
-                name="accounts_user_email_ci_unique",
+                name="accounts_user_email_key_unique",
                 violation_error_message="Email already registered",
             ),
         ]
@@ -137,14 +160,61 @@ class User(AbstractBaseUser, PermissionsMixin):
     def validate_constraints(self, exclude=None):
         # The unique constraints hold only for live accounts (deleted_at IS
         # NULL); Django skips a conditional constraint whose condition names an
-        # excluded field, which the admin's forms (no deleted_at) would do.
-        super().validate_constraints(exclude=set(exclude or ()) - {"deleted_at"})
+        # excluded field, which the admin's forms (no deleted_at) would do. The
+        # key columns are never form fields: they are checked with their source.
+        exclude = set(exclude or ()) - {"deleted_at"}
+        self._set_keys()
+        for source, keys in KEY_FIELDS.items():
+            if source not in exclude:
+                exclude -= set(keys)
+        super().validate_constraints(exclude=exclude)
+
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        user = super().from_db(db, field_names, values)
+        user._loaded_identity = {name: user.__dict__.get(name) for name in KEY_FIELDS}
+        return user
+
+    def keeps_username(self, username: str) -> bool:
+        """Whether `username` is this stored account's own name in any spelling."""
+        loaded = getattr(self, "_loaded_identity", {}).get("username")
+        return loaded is not None and identifiers.username_key(
+            loaded
+        ) == identifiers.username_key(username)
+
+    def keeps_email(self, email: str) -> bool:
+        loaded = getattr(self, "_loaded_identity", {}).get("email")
+        return loaded is not None and identifiers.email_key(
+            loaded
+        ) == identifiers.email_key(email)
+
+    def _set_keys(self) -> None:
+        # Recomputed only when the identity changes: an account left without a
+        # key by migration 0008 (it shared one with an older account) keeps
+        # working under the name it has.
+        if self._state.adding or not self.keeps_username(self.username):
+            self.username_key = identifiers.username_key(self.username)
+            self.username_skeleton = identifiers.username_skeleton(self.username)
+        if self._state.adding or not self.keeps_email(self.email):
+            self.email_key = identifiers.email_key(self.email)
 
     def save(self, *args, **kwargs):
         # Normalise on every save, not only in forms: the unique constraints only
         # catch look-alikes when the stored forms are canonical.
         self.username = normalize_username(self.username)
         self.email = normalize_email(self.email)
+        self._set_keys()
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None:
+            kwargs["update_fields"] = {
+                *update_fields,
+                *(
+                    key
+                    for source, keys in KEY_FIELDS.items()
+                    if source in update_fields
+                    for key in keys
+                ),
+            }
         if not self._state.adding and kwargs.get("update_fields") is None:
             # token_generation and revoked_sessions only change under the
             # revocation services' own updates; a full save of a stale instance
@@ -155,6 +225,7 @@ class User(AbstractBaseUser, PermissionsMixin):
                 if not f.primary_key and f.name not in REVOCATION_FIELDS
             ]
         super().save(*args, **kwargs)
+        self._loaded_identity = {name: getattr(self, name) for name in KEY_FIELDS}
 
     def get_full_name(self):
         return f"{self.first_name} {self.last_name}".strip()

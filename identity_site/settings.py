@@ -175,8 +175,9 @@ else:
 # Auth & passwords
 # ---------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
-# Usernames are unique ignoring case (a functional constraint on Lower(username)),
-# which auth.W004 cannot see; our backend looks them up the same way.
+# Usernames are unique through their canonical key (User.username_key: case and
+# compatibility forms folded), which auth.W004 cannot see; our backend looks them
+# up by the same key.
 SILENCED_SYSTEM_CHECKS = ["auth.W004"]
 if not _bool("SECURE_HSTS_PRELOAD", False):
     # Joining the browsers' HSTS preload list is hard to undo, so it is the
@@ -208,7 +209,23 @@ AUTH_PASSWORD_VALIDATORS = [
     },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    {"NAME": "accounts.validators.PasswordStrengthValidator"},
 ]
+# zxcvbn score a password must reach (0-4). 3 means roughly 10^10 guesses are
+# needed: far beyond online guessing, and hours to days offline against Argon2.
+# 4 refuses many decent passphrases; 2 lets "Password@1234" through.
+PASSWORD_MIN_SCORE = _int("PASSWORD_MIN_SCORE", 3)
+# Ask the Pwned Passwords range API whether a new password is breached (off by
+# default: it sends 5 hex digits of the password's SHA-1 to a third party).
+PASSWORD_BREACH_CHECK = _bool("PASSWORD_BREACH_CHECK", False)
+PASSWORD_BREACH_CHECK_URL = env.str(
+    "PASSWORD_BREACH_CHECK_URL", default="https://api.pwnedpasswords.com/range/"
+)
+PASSWORD_BREACH_CHECK_TIMEOUT = _read("PASSWORD_BREACH_CHECK_TIMEOUT", env.float, 2.0)
+if PASSWORD_BREACH_CHECK:
+    AUTH_PASSWORD_VALIDATORS.append(
+        {"NAME": "accounts.validators.BreachedPasswordValidator"}
+    )
 PASSWORD_RESET_TIMEOUT = _int("PASSWORD_RESET_TIMEOUT", 60 * 60 * 24)
 EMAIL_VERIFICATION = env.str("EMAIL_VERIFICATION", default="optional")
 

@@ -9,12 +9,12 @@ from django.conf import settings
 from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.encoding import force_str
 from django.utils.http import urlsafe_base64_decode
 
-from accounts import throttles
+from accounts import identifiers, throttles
 from accounts.client import NO_CLIENT, Client  # noqa: F401  (re-exported)
 from accounts.errors import (
     EmailTaken,
@@ -149,7 +149,8 @@ def _invalid_fields(user: User, fields) -> list[FieldError]:
 
 
 def _email_taken(email: str, exclude: User | None = None) -> FieldError | None:
-    if not email:
+    """Whether another live account holds this address in any spelling."""
+    if not email or _keeps_own(exclude, email, "email"):
         return None
     matches = User.objects.with_email(email).filter(deleted_at__isnull=True)
     if exclude is not None:
@@ -158,12 +159,30 @@ def _email_taken(email: str, exclude: User | None = None) -> FieldError | None:
 
 
 def _username_taken(username: str, exclude: User | None = None) -> FieldError | None:
-    if not username:
+    """Whether another live account holds this name, in any case, or a name that
+    looks the same (confusable skeleton: impersonation)."""
+    if not username or _keeps_own(exclude, username, "username"):
         return None
-    matches = User.objects.with_username(username).filter(deleted_at__isnull=True)
+    if "\x00" in username:  # PostgreSQL text cannot hold NUL: matches nothing
+        return None
+    matches = User.objects.filter(
+        Q(username_key=identifiers.username_key(username))
+        | Q(username_skeleton=identifiers.username_skeleton(username)),
+        deleted_at__isnull=True,
+    )
     if exclude is not None:
         matches = matches.exclude(pk=exclude.pk)
     return UsernameTaken() if matches.exists() else None
+
+
+def _keeps_own(user: User | None, value: str, field: str) -> bool:
+    # A live account re-submitting its own name or address (any spelling) holds
+    # it already; an account that shared a key with an older one before keys
+    # existed (migration 0008) must still be able to save its profile.
+    if user is None or user.deleted_at is not None:
+        return False
+    keeps = user.keeps_username if field == "username" else user.keeps_email
+    return keeps(value)
 
 
 def _identifier_hash(identifier: str) -> str:

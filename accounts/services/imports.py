@@ -6,9 +6,11 @@ from dataclasses import dataclass
 
 from django.contrib.auth.hashers import get_hasher
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.db.models.functions import Lower
 from django.db.models.lookups import In
 
+from accounts import identifiers
 from accounts.models import AuthEvent, User
 from accounts.services._base import PROFILE_FIELDS, _invalid_fields, security_log
 
@@ -222,7 +224,10 @@ def _without_duplicates(batch: list[_ImportRow], fail) -> list[_ImportRow]:
     first_line = {}
     kept = []
     for row in batch:
-        keys = [("email", row.user.email), ("username", row.user.username.lower())]
+        keys = [
+            ("email", identifiers.email_key(row.user.email)),
+            ("username", identifiers.username_skeleton(row.user.username)),
+        ]
         clash = next((key for key in keys if key in first_line), None)
         if clash:
             fail(row.line, f"{clash[0]}: same as line {first_line[clash]}")
@@ -238,29 +243,50 @@ def _write_imported(rows: list[_ImportRow]) -> tuple[int, list, list]:
     # address would hand it the imported rights while its first registrant kept
     # the password and sessions. Deleted accounts count too: restoring one
     # would otherwise clash with the imported copy.
-    only_deleted: dict[str, bool] = {}  # address -> held by deleted accounts only
-    for email, deleted_at in (
-        User.objects.filter(In(Lower("email"), [r.user.email.lower() for r in rows]))
-        .annotate(email_lower=Lower("email"))
-        .values_list("email_lower", "deleted_at")
-    ):
-        only_deleted[email] = only_deleted.get(email, True) and deleted_at is not None
-    username_taken = set(
+    # Keyed by identifiers.email_key, so a look-alike spelling of a registered
+    # address (case, a Unicode domain) is the same address.
+    only_deleted: dict[str, bool] = {}  # key -> held by deleted accounts only
+    for email, deleted_at in User.objects.filter(
+        In(Lower("email"), [r.user.email.lower() for r in rows])
+    ).values_list("email", "deleted_at"):
+        key = identifiers.email_key(email)
+        only_deleted[key] = only_deleted.get(key, True) and deleted_at is not None
+    keys = [identifiers.email_key(r.user.email) for r in rows]
+    for key in (
         User.objects.live()
-        .filter(In(Lower("username"), [r.user.username.lower() for r in rows]))
-        .annotate(username_lower=Lower("username"))
-        .values_list("username_lower", flat=True)
-    )
+        .filter(email_key__in=keys)
+        .values_list("email_key", flat=True)
+    ):
+        only_deleted[key] = False
+    # The same rule as a sign-up: a name is taken by any spelling of it and by
+    # any name that looks the same (confusable skeleton).
+    names = {
+        row.line: (
+            identifiers.username_key(row.user.username),
+            identifiers.username_skeleton(row.user.username),
+        )
+        for row in rows
+    }
+    username_taken = set()
+    for key, skeleton in (
+        User.objects.live()
+        .filter(
+            Q(username_key__in=[key for key, _ in names.values()])
+            | Q(username_skeleton__in=[skeleton for _, skeleton in names.values()])
+        )
+        .values_list("username_key", "username_skeleton")
+    ):
+        username_taken.update((key, skeleton))
     to_create, refused, already = [], [], []
     for row in rows:
-        email = row.user.email.lower()
+        email = identifiers.email_key(row.user.email)
         if email in only_deleted:
             held_by = "a deleted account" if only_deleted[email] else "an account"
             already.append(
                 (row.line, f"email: already registered to {held_by}; not merged")
             )
             continue
-        if row.user.username.lower() in username_taken:
+        if username_taken.intersection(names[row.line]):
             refused.append((row.line, "username: already taken by another account"))
             continue
         to_create.append(_new_imported_user(row))

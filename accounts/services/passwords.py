@@ -86,11 +86,17 @@ def reset_password(
     # Per address: tokens cannot be guessed, but each try costs a lookup (and a
     # right one a password hash), so a flood of them is refused early.
     throttles.hit("link", client.ip)
+    # Validated before the row lock is taken: the strength estimate and the
+    # optional breached-password query (up to its timeout) must not hold it.
+    _validate_password(
+        new_password,
+        _user_for_link(uid, token, password_reset_token),
+        field="new_password",
+    )
     with transaction.atomic():
         # The row lock makes two simultaneous uses of one link take turns, so
         # the second sees the new password hash and is refused.
         user = _user_for_link(uid, token, password_reset_token, lock=True)
-        _validate_password(new_password, user, field="new_password")
         user.email_verified = True
         _set_password(user, new_password, also=["email_verified"])
         _record(user, AuthEvent.Type.PASSWORD_RESET_COMPLETED, client)

@@ -177,6 +177,37 @@ def test_add_page_refuses_an_email_taken_in_another_case(staff_client):
     assert not User.objects.filter(username="another").exists()
 
 
+@pytest.mark.parametrize(
+    ("username", "email"),
+    [
+        ("\u0430da", "new@example.com"),  # Cyrillic а: looks like "ada"
+        ("\u00e4da", "new@example.com"),  # "äda" while "Äda" exists
+        ("another", "ada@exam\u00adple.com"),  # soft hyphen in the domain
+    ],
+    ids=["confusable", "non-ascii-case", "look-alike-domain"],
+)
+def test_add_page_refuses_look_alike_identifiers_without_an_error_page(
+    staff_client, username, email
+):
+    UserFactory(username="ada", email="ada@example.com")
+    UserFactory(username="\u00c4da", email="other@example.com")
+
+    response = staff_client.post(
+        f"{USERS}add/",
+        {
+            "username": username,
+            "email": email,
+            "usable_password": "true",
+            "password1": NEW_PASSWORD,
+            "password2": NEW_PASSWORD,
+        },
+    )
+
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors
+    assert User.objects.count() == 3  # the two above and the staff member
+
+
 def test_add_page_records_who_created_the_account(staff_client, superuser, mailoutbox):
     staff_client.post(
         f"{USERS}add/",

@@ -99,6 +99,41 @@ def test_lifetime_that_is_not_positive_is_refused_naming_it(settings, variable, 
     assert errors == [f"{variable}: must be a positive integer, got {value}."]
 
 
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        ("PASSWORD_MIN_SCORE", 5, "must be 0 to 4 (zxcvbn scores), got 5."),
+        ("PASSWORD_MIN_SCORE", -1, "must be 0 to 4 (zxcvbn scores), got -1."),
+        (
+            "PASSWORD_BREACH_CHECK_URL",
+            "file:///etc/",
+            "must be an http(s) URL that the SHA-1 prefix is appended to, "
+            "got 'file:///etc/'.",
+        ),
+        (
+            "PASSWORD_BREACH_CHECK_TIMEOUT",
+            0.0,
+            "must be a positive number of seconds, got 0.0.",
+        ),
+    ],
+)
+def test_bad_password_rule_is_refused_naming_it(settings, variable, value, message):
+    setattr(settings, variable, value)
+
+    errors = config_errors()
+
+    assert errors == [f"{variable}: {message}"]
+
+
+def test_unparsable_breach_check_timeout_stops_start_up_naming_it():
+    result = run_python(
+        "import django; django.setup()", PASSWORD_BREACH_CHECK_TIMEOUT="soon"
+    )
+
+    assert result.returncode != 0
+    assert "PASSWORD_BREACH_CHECK_TIMEOUT: cannot parse 'soon'" in result.stderr
+
+
 def test_unknown_jwt_algorithm_is_refused_naming_it(settings):
     settings.JWT_ALGORITHM = "HS257"
 

@@ -34,14 +34,17 @@ INSERT = """
 INSERT INTO accounts_user (
     id, password, last_login, is_superuser, username, email, first_name,
     last_name, is_active, is_staff, date_joined, email_verified, deleted_at,
-    token_generation, tier_id
+    token_generation, tier_id, username_key, username_skeleton, email_key
 )
 SELECT
     gen_random_uuid(), %(password)s, NULL, false, 'user' || i,
     'user' || i || '@example.com', 'First' || (i %% 5003),
     'Last' || (i %% 7919), i %% 1000 <> 0, i <= 10,
     now() - make_interval(secs => i), i %% 3 <> 0,
-    CASE WHEN i %% 5000 = 0 THEN now() - interval '40 days' END, 0, NULL
+    CASE WHEN i %% 5000 = 0 THEN now() - interval '40 days' END, 0, NULL,
+    -- the keys User.save() would write (accounts.identifiers): only 0 and 1
+    -- have another skeleton among these characters
+    'user' || i, 'user' || translate(i::text, '01', 'ol'), 'user' || i || '@example.com'
 FROM generate_series(1, %(count)s) AS i
 """
 

@@ -56,6 +56,27 @@ def test_seed_users_stores_canonical_names_that_save_would_keep():
 
 
 @override_settings(BENCH_ENDPOINTS=True)
+def test_seed_users_writes_the_keys_save_would_write():
+    call_command("seed_users", "12", prefix="Load.Test", stdout=StringIO())
+    seeded = {
+        user.pk: (user.username_key, user.username_skeleton, user.email_key)
+        for user in User.objects.all()
+    }
+
+    for user in User.objects.all():
+        user.username_key = user.username_skeleton = user.email_key = None
+        user._state.adding = True  # recompute every key, as for a new account
+        user._set_keys()
+        keys = (user.username_key, user.username_skeleton, user.email_key)
+        assert keys == seeded[user.pk]
+    assert seeded[User.objects.get(username="Load.Test10").pk] == (
+        "load.test10",
+        "load.testlo",
+        "load.test10@example.com",
+    )
+
+
+@override_settings(BENCH_ENDPOINTS=True)
 def test_seed_users_again_adds_only_the_missing_accounts():
     call_command("seed_users", "20", stdout=StringIO())
     output = StringIO()

@@ -18,6 +18,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connection, transaction
 from django.utils import timezone
 
+from accounts import identifiers
 from accounts.managers import normalize_email, normalize_username
 from accounts.models import User
 
@@ -102,8 +103,20 @@ class Command(BaseCommand):
         # prefix pattern guarantees appending digits keeps them canonical.
         username_prefix = normalize_username(prefix)
         email_prefix = normalize_email(prefix)
+        # Keys as User.save() computes them: they work character by character on
+        # these ASCII names, so the prefix's key followed by the digits' is the
+        # key of the whole (only 0 and 1 have a different skeleton: o and l).
+        digits = "0123456789"
+        skeleton_digits = "".join(identifiers.username_skeleton(d) for d in digits)
         known = {
             "id": ("gen_random_uuid()", []),
+            "username_key": ("%s || i::text", [identifiers.username_key(prefix)]),
+            "username_skeleton": (
+                "%s || translate(i::text, %s, %s)",
+                [identifiers.username_skeleton(prefix), digits, skeleton_digits],
+            ),
+            # An ASCII address's key is its lower-cased form, as stored.
+            "email_key": ("%s || i::text || %s", [email_prefix, f"@{EMAIL_DOMAIN}"]),
             "password": ("%s", [encoded]),
             "username": ("%s || i::text", [username_prefix]),
             "email": ("%s || i::text || %s", [email_prefix, f"@{EMAIL_DOMAIN}"]),
