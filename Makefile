@@ -23,11 +23,11 @@ migrate: $(VENV)/.runtime
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py createcachetable
 
-## run: the service on http://127.0.0.1:8000 (SQLite, mail to var/mail/) and its
+## run: the service on http://localhost:8000 (SQLite, mail to var/mail/) and its
 ## task worker; Ctrl-C stops both.
 run: export DEBUG ?= true
 run: migrate
-	@echo "Serving http://127.0.0.1:8000/  (admin: /admin/, API docs: /api/docs/)"
+	@echo "Serving http://localhost:8000/  (admin: /admin/, API docs: /api/docs/)"
 	@echo "Email is written to files under var/mail/ by the task worker."
 	@bash -c 'trap "trap - TERM; kill 0" INT TERM EXIT; \
 	  $(BIN)/python manage.py db_worker --no-reload --interval 1 & \

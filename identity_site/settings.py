@@ -50,7 +50,7 @@ DEBUG = _bool("DEBUG", False)
 ALLOWED_HOSTS = env.list(
     "ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"] if DEBUG else []
 )
-SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
+SITE_URL = env.str("SITE_URL", default="http://localhost:8000").rstrip("/")
 SITE_NAME = env.str("SITE_NAME", default="Identity")
 FRONTEND_URL = env.str("FRONTEND_URL", default="").rstrip("/")
 # Mounts /bench/ceiling, the plain view `make bench` measures the stack's limit
