@@ -235,6 +235,26 @@ SESSION_IDLE_TIMEOUT = _int("SESSION_IDLE_TIMEOUT", 60 * 60 * 24 * 2)
 SESSION_MAX_AGE_DAYS = _int("SESSION_MAX_AGE_DAYS", 30)
 
 # ---------------------------------------------------------------------------
+# Strong authentication: recent sign-in, second factors, passkeys
+# ---------------------------------------------------------------------------
+# Seconds a proved factor counts as "recent" for sensitive changes.
+REAUTH_WINDOW = _int("REAUTH_WINDOW", 300)
+# Whose accounts must have a second factor: none, staff or all.
+MFA_REQUIRED = env.str("MFA_REQUIRED", default="staff").strip().lower()
+# Fernet keys for TOTP secrets at rest, newest first (the newest encrypts, every
+# one decrypts; `manage.py rotate_mfa_keys` re-encrypts). Empty: one key derived
+# from SECRET_KEY.
+MFA_ENCRYPTION_KEYS = env.list("MFA_ENCRYPTION_KEYS", default=[])
+# Seconds between the owner accepting a staff-started factor reset and the removal.
+MFA_RESET_DELAY = _int("MFA_RESET_DELAY", 60 * 60 * 24 * 3)
+# Seconds an address change waits for the new address to confirm it.
+EMAIL_CHANGE_TIMEOUT = _int("EMAIL_CHANGE_TIMEOUT", 60 * 60 * 24)
+SIGNIN_BY_CODE = _bool("SIGNIN_BY_CODE", True)
+# WebAuthn relying party: the host of SITE_URL unless set.
+WEBAUTHN_RP_ID = env.str("WEBAUTHN_RP_ID", default="")
+WEBAUTHN_RP_NAME = env.str("WEBAUTHN_RP_NAME", default=SITE_NAME)
+
+# ---------------------------------------------------------------------------
 # Tokens (SimpleJWT, with our own claims: see accounts/tokens.py)
 # ---------------------------------------------------------------------------
 ACCESS_TOKEN_EXPIRE_MINUTES = _int("ACCESS_TOKEN_EXPIRE_MINUTES", 15)
