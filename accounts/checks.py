@@ -13,6 +13,12 @@ from django.conf import settings
 from django.core import checks
 from django.core.exceptions import ImproperlyConfigured
 
+from accounts.signing_keys import (
+    load_key_pair,
+    load_public_key,
+    parse_previous_keys_until,
+)
+
 TAG = "identity_config"
 SYMMETRIC_ALGORITHMS = {"HS256", "HS384", "HS512"}
 ASYMMETRIC_ALGORITHMS = {"RS256", "RS384", "RS512", "ES256", "ES384", "ES512"}
@@ -98,8 +104,6 @@ def check_jwt(app_configs=None, **kwargs):
             errors.append(_error(variable, f"no readable file at {path!r}."))
     if errors:
         return errors
-    from accounts.tokens import load_key_pair
-
     try:
         load_key_pair()
     except ValueError as exc:
@@ -189,8 +193,6 @@ def check_previous_jwt_keys(app_configs=None, **kwargs):
     """Key rotation: previous keys need an end to their grace period, and must
     suit the current algorithm (an old key accepted forever, or one that can
     never match, is a rotation gone wrong)."""
-    from accounts.tokens import load_public_key, parse_previous_keys_until
-
     errors = []
     algorithm = settings.JWT_ALGORITHM
     keys = settings.JWT_PREVIOUS_SIGNING_KEYS

@@ -6,7 +6,6 @@ variable; values that parse but make no sense are refused by `accounts/checks.py
 """
 
 import os
-from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -235,7 +234,8 @@ SESSION_IDLE_TIMEOUT = _int("SESSION_IDLE_TIMEOUT", 60 * 60 * 24 * 2)
 SESSION_MAX_AGE_DAYS = _int("SESSION_MAX_AGE_DAYS", 30)
 
 # ---------------------------------------------------------------------------
-# Tokens (SimpleJWT, with our own claims: see accounts/tokens.py)
+# Tokens (SimpleJWT classes with our own claims and keys: accounts/tokens.py,
+# accounts/signing_keys.py)
 # ---------------------------------------------------------------------------
 ACCESS_TOKEN_EXPIRE_MINUTES = _int("ACCESS_TOKEN_EXPIRE_MINUTES", 15)
 REFRESH_TOKEN_EXPIRE_DAYS = _int("REFRESH_TOKEN_EXPIRE_DAYS", 7)
@@ -250,18 +250,11 @@ JWT_PREVIOUS_SIGNING_KEYS = env.list("JWT_PREVIOUS_SIGNING_KEYS", default=[])
 JWT_PREVIOUS_PUBLIC_KEY_FILES = env.list("JWT_PREVIOUS_PUBLIC_KEY_FILES", default=[])
 JWT_PREVIOUS_KEYS_UNTIL = env.str("JWT_PREVIOUS_KEYS_UNTIL", default="")
 
-# Signing keys are loaded by accounts.tokens from the JWT_* values above; SimpleJWT
-# itself only supplies the token classes, header parsing and claim names.
+# Lifetimes and signing keys are not SimpleJWT's to read: accounts.tokens and
+# accounts.signing_keys take them from the values above. SimpleJWT only parses
+# the Authorization header and checks these claims on our token classes.
 SIMPLE_JWT = {
-    "ACCESS_TOKEN_LIFETIME": timedelta(minutes=ACCESS_TOKEN_EXPIRE_MINUTES),
-    "REFRESH_TOKEN_LIFETIME": timedelta(days=REFRESH_TOKEN_EXPIRE_DAYS),
-    "ALGORITHM": JWT_ALGORITHM,
-    "SIGNING_KEY": JWT_SIGNING_KEY,
-    "USER_ID_FIELD": "id",
-    "USER_ID_CLAIM": "sub",
     "AUTH_HEADER_TYPES": ("Bearer",),
-    "UPDATE_LAST_LOGIN": False,
-    "AUTH_TOKEN_CLASSES": ("accounts.tokens.AccessToken",),
     "TOKEN_TYPE_CLAIM": "token_type",
     "JTI_CLAIM": "jti",
 }
