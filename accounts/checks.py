@@ -13,6 +13,7 @@ from django.conf import settings
 from django.core import checks
 from django.core.exceptions import ImproperlyConfigured
 
+from accounts import throttle_rates
 from accounts.signing_keys import (
     load_key_pair,
     load_public_key,
@@ -23,7 +24,6 @@ TAG = "identity_config"
 SYMMETRIC_ALGORITHMS = {"HS256", "HS384", "HS512"}
 ASYMMETRIC_ALGORITHMS = {"RS256", "RS384", "RS512", "ES256", "ES384", "ES512"}
 EMAIL_VERIFICATION_MODES = {"none", "optional", "mandatory"}
-THROTTLE_PERIODS = {"s", "sec", "second", "m", "min", "minute", "h", "hour", "d", "day"}
 
 
 def _error(variable: str, message: str) -> checks.Error:
@@ -167,24 +167,18 @@ def _is_loopback(host: str | None) -> bool:
 
 
 def _check_throttle_rates(value: str) -> list[checks.Error]:
-    if value.strip().lower() == "off":
+    if throttle_rates.is_off(value):
         return []
-    for item in filter(None, (part.strip() for part in value.split(","))):
-        scope, _, rate = item.partition("=")
-        count, _, period = rate.partition("/")
-        if (
-            not scope
-            or not count.isdigit()
-            or int(count) <= 0
-            or period not in THROTTLE_PERIODS
-        ):
-            return [
-                _error(
-                    "THROTTLE_RATES",
-                    f"cannot read {item!r}; write scope=N/period (period s, min, hour "
-                    "or day), comma-separated, or 'off'.",
-                )
-            ]
+    try:
+        throttle_rates.parse(value)
+    except ValueError as exc:
+        return [
+            _error(
+                "THROTTLE_RATES",
+                f"cannot read {str(exc)!r}; write scope=N/period (period s, min, "
+                "hour or day), comma-separated, or 'off'.",
+            )
+        ]
     return []
 
 
