@@ -411,6 +411,9 @@ LOGGING = {
         "security_metrics": {
             "class": "accounts.observability.metrics.SecurityEventMetricsHandler",
         },
+        "email_metrics": {
+            "class": "accounts.observability.metrics.EmailOutcomeMetricsHandler",
+        },
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
@@ -421,6 +424,12 @@ LOGGING = {
         # context, which for an email holds its reset or verification link.
         "django.template": {"level": "INFO"},
         "accounts.security": {"level": "INFO", "handlers": ["security_metrics"]},
+        # Counted only: each outcome already has its line on accounts.tasks.
+        "accounts.email_outcomes": {
+            "level": "INFO",
+            "handlers": ["email_metrics"],
+            "propagate": False,
+        },
     },
 }
 

@@ -422,6 +422,19 @@ def test_metrics_count_queued_and_sent_emails(api_client, metrics_token, user):
     assert value(samples, "identity_emails_total", outcome="failed") == 0
 
 
+def test_metrics_count_an_email_skipped_by_the_worker(api_client, metrics_token, user):
+    # Queued for an account deleted before the worker ran: nothing to send.
+    user_id = str(user.pk)
+    user.delete()
+    emails.send_password_changed(UserFactory.build(pk=user_id))
+
+    samples = scrape(api_client)
+
+    assert value(samples, "identity_emails_total", outcome="queued") == 1
+    assert value(samples, "identity_emails_total", outcome="skipped") == 1
+    assert value(samples, "identity_emails_total", outcome="sent") == 0
+
+
 def test_metrics_report_the_email_queue(api_client, metrics_token, user, settings):
     settings.TASKS = DATABASE_TASKS
     emails.send_password_changed(user)
