@@ -268,7 +268,7 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "accounts.api.errors.exception_handler",
+    "EXCEPTION_HANDLER": "accounts.api.exception_handler.exception_handler",
     "DEFAULT_THROTTLE_CLASSES": ["accounts.api.throttling.UserRateThrottle"],
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
@@ -330,7 +330,7 @@ if not DEBUG:
     CSRF_COOKIE_NAME = "__Host-csrftoken"
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 # A stale form gets the site's "this form expired" page, JSON under /api/.
-CSRF_FAILURE_VIEW = "accounts.web.errors.csrf_failure"
+CSRF_FAILURE_VIEW = "accounts.web.error_pages.csrf_failure"
 TRUSTED_PROXY_COUNT = _int("TRUSTED_PROXY_COUNT", 0)
 if TRUSTED_PROXY_COUNT:
     # Only behind a configured proxy: otherwise any client could claim HTTPS.

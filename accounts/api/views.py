@@ -1,6 +1,7 @@
 """The JSON door: each view parses input, calls one service, renders the result.
 
-Service errors propagate to accounts.api.errors, which maps them to statuses.
+Service errors propagate to accounts.api.exception_handler, which maps them to
+statuses.
 """
 
 from django.contrib.auth.signals import user_logged_in

@@ -27,7 +27,7 @@ from accounts.errors import (
 )
 from accounts.http import client_of, remember_device
 from accounts.web.display import describe_device, event_label
-from accounts.web.errors import too_many_requests
+from accounts.web.error_pages import too_many_requests
 from accounts.web.forms import (
     ChangePasswordForm,
     DeleteAccountForm,
