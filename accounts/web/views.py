@@ -25,6 +25,7 @@ from accounts.errors import (
     SessionRevoked,
     Throttled,
 )
+from accounts.forms import SignInForm
 from accounts.http import client_of, remember_device
 from accounts.web.display import describe_device, event_label
 from accounts.web.error_pages import too_many_requests
@@ -35,7 +36,6 @@ from accounts.web.forms import (
     ProfileForm,
     ResendVerificationForm,
     ResetPasswordForm,
-    SignInForm,
     SignUpForm,
 )
 
