@@ -34,7 +34,8 @@ handler404 = "accounts.web.error_pages.page_not_found"
 handler500 = "accounts.web.error_pages.server_error"
 
 if settings.BENCH_ENDPOINTS:
-    # Only the benchmark's own server turns this on (see bench/views.py).
+    # Only the benchmark's own server turns this on (see bench/views.py);
+    # imported here so that no other server loads the bench package.
     from bench.views import ceiling
 
     urlpatterns.append(path("bench/ceiling", ceiling, name="bench_ceiling"))
