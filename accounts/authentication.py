@@ -7,16 +7,12 @@ from rest_framework_simplejwt.exceptions import (
 )
 
 from accounts.models import User
-from accounts.tokens import GENERATION_CLAIM, SESSION_CLAIM, AccessToken
+from accounts.tokens import AccessToken, is_current
 
 
 class JWTAuthentication(authentication.JWTAuthentication):
-    """Bearer access tokens, refused once revoked.
-
-    The generation and revoked-session checks cost nothing extra: the user row
-    is loaded anyway, and comparing counters (not timestamps) kills tokens
-    minted in the same second as the revocation without depending on clocks.
-    """
+    """Bearer access tokens, refused once revoked (tokens.is_current: no query
+    beyond the user row, which is loaded anyway)."""
 
     def get_validated_token(self, raw_token):
         try:
@@ -32,14 +28,7 @@ class JWTAuthentication(authentication.JWTAuthentication):
             raise AuthenticationFailed(
                 "Token is invalid or expired", code="token_not_valid"
             ) from exc
-        if (
-            not user.is_active
-            or user.deleted_at is not None
-            or validated_token.get(GENERATION_CLAIM) != user.token_generation
-            # One session signed out: its tokens die with it, read from the
-            # same row (no query of the session table per request).
-            or str(validated_token.get(SESSION_CLAIM)) in user.revoked_sessions
-        ):
+        if not is_current(user, validated_token):
             raise AuthenticationFailed(
                 "Token is invalid or expired", code="token_not_valid"
             )

@@ -13,11 +13,17 @@ from django.conf import settings
 from django.core import checks
 from django.core.exceptions import ImproperlyConfigured
 
+from accounts import throttle_rates
+from accounts.signing_keys import (
+    load_key_pair,
+    load_public_key,
+    parse_previous_keys_until,
+)
+
 TAG = "identity_config"
 SYMMETRIC_ALGORITHMS = {"HS256", "HS384", "HS512"}
 ASYMMETRIC_ALGORITHMS = {"RS256", "RS384", "RS512", "ES256", "ES384", "ES512"}
 EMAIL_VERIFICATION_MODES = {"none", "optional", "mandatory"}
-THROTTLE_PERIODS = {"s", "sec", "second", "m", "min", "minute", "h", "hour", "d", "day"}
 
 
 def _error(variable: str, message: str) -> checks.Error:
@@ -98,8 +104,6 @@ def check_jwt(app_configs=None, **kwargs):
             errors.append(_error(variable, f"no readable file at {path!r}."))
     if errors:
         return errors
-    from accounts.tokens import load_key_pair
-
     try:
         load_key_pair()
     except ValueError as exc:
@@ -163,24 +167,18 @@ def _is_loopback(host: str | None) -> bool:
 
 
 def _check_throttle_rates(value: str) -> list[checks.Error]:
-    if value.strip().lower() == "off":
+    if throttle_rates.is_off(value):
         return []
-    for item in filter(None, (part.strip() for part in value.split(","))):
-        scope, _, rate = item.partition("=")
-        count, _, period = rate.partition("/")
-        if (
-            not scope
-            or not count.isdigit()
-            or int(count) <= 0
-            or period not in THROTTLE_PERIODS
-        ):
-            return [
-                _error(
-                    "THROTTLE_RATES",
-                    f"cannot read {item!r}; write scope=N/period (period s, min, hour "
-                    "or day), comma-separated, or 'off'.",
-                )
-            ]
+    try:
+        throttle_rates.parse(value)
+    except ValueError as exc:
+        return [
+            _error(
+                "THROTTLE_RATES",
+                f"cannot read {str(exc)!r}; write scope=N/period (period s, min, "
+                "hour or day), comma-separated, or 'off'.",
+            )
+        ]
     return []
 
 
@@ -189,8 +187,6 @@ def check_previous_jwt_keys(app_configs=None, **kwargs):
     """Key rotation: previous keys need an end to their grace period, and must
     suit the current algorithm (an old key accepted forever, or one that can
     never match, is a rotation gone wrong)."""
-    from accounts.tokens import load_public_key, parse_previous_keys_until
-
     errors = []
     algorithm = settings.JWT_ALGORITHM
     keys = settings.JWT_PREVIOUS_SIGNING_KEYS

@@ -1,8 +1,8 @@
 """The business-rule errors raised by accounts.services.
 
-Each door maps them once: the API in accounts/api/errors.py, the pages in their
-forms. An error either belongs to input fields (`errors`: field -> [(message,
-code)]) or to the request as a whole (`message`, `code`).
+Each door maps them once: the API in accounts/api/exception_handler.py, the
+pages in their forms. An error either belongs to input fields (`errors`: field
+-> [(message, code)]) or to the request as a whole (`message`, `code`).
 """
 
 import math

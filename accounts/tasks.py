@@ -4,7 +4,7 @@
 The worker has no retry of its own: a task that raises ends FAILED and stays so.
 This task therefore schedules its own retries for failures that may pass (the SMTP
 server down, slow or answering 4xx), and raises, ending FAILED where staff see it
-and can retry it from the admin (accounts.admin_tasks), only when retrying is
+and can retry it from the admin (accounts.admin.tasks), only when retrying is
 pointless: the recipient refused for good, or EMAIL_RETRY_WINDOW spent.
 """
 
@@ -17,10 +17,13 @@ from django.conf import settings
 from django.utils import timezone
 from django_tasks import task
 
-from accounts import emails
-from accounts.observability import metrics
+from accounts import email_messages
 
 logger = logging.getLogger(__name__)
+# One record per email outcome, for accounts.observability.metrics to count (a
+# handler in settings' LOGGING): the task stays unaware of metrics. Its own
+# logger, kept out of the console, which already has the line of logger above.
+outcomes = logging.getLogger("accounts.email_outcomes")
 
 FIRST_RETRY_DELAY = timedelta(seconds=10)
 MAX_RETRY_DELAY = timedelta(minutes=10)
@@ -59,12 +62,12 @@ def send_account_email(
     """
     now = timezone.now()
     first = datetime.fromisoformat(first_attempt_at) if first_attempt_at else now
-    message = emails.build(notification, user_id, extra)
+    message = email_messages.build(notification, user_id, extra)
     if message is None:
         logger.info(
             "email %s to user %s skipped: nothing to send", notification, user_id
         )
-        metrics.count_email("skipped")
+        _outcome("skipped")
         return "skipped"
     try:
         message.send()
@@ -76,7 +79,7 @@ def send_account_email(
                 user_id,
                 _describe(exc),
             )
-            metrics.count_email("failed")
+            _outcome("failed")
             raise EmailNotDelivered(f"recipient refused: {_describe(exc)}") from exc
         deadline = first + timedelta(seconds=settings.EMAIL_RETRY_WINDOW)
         if now >= deadline:
@@ -88,7 +91,7 @@ def send_account_email(
                 first.isoformat(),
                 _describe(exc),
             )
-            metrics.count_email("failed")
+            _outcome("failed")
             raise EmailNotDelivered(
                 f"gave up after {attempt} attempts since {first.isoformat()}: "
                 f"{_describe(exc)}"
@@ -110,10 +113,10 @@ def send_account_email(
             retry.id,
             retry_at.isoformat(),
         )
-        metrics.count_email("retried")
+        _outcome("retried")
         return f"retrying as {retry.id}"
     logger.info("email %s to user %s sent (attempt %d)", notification, user_id, attempt)
-    metrics.count_email("sent")
+    _outcome("sent")
     return "sent"
 
 
@@ -143,6 +146,10 @@ def answer_recovery_request(
     )
     client = services.Client(ip=ip, user_agent=user_agent)
     return "queued" if send(email=email, client=client) else "nothing to send"
+
+
+def _outcome(outcome: str) -> None:
+    outcomes.info("email %s", outcome, extra={"email_outcome": outcome})
 
 
 def _backoff(attempt: int) -> timedelta:

@@ -19,7 +19,6 @@ import ipaddress
 import logging
 import math
 import time
-from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
@@ -27,36 +26,13 @@ from django.core.cache import cache, caches
 from django.core.cache.backends.db import DatabaseCache
 from django.db import transaction
 from django.utils import timezone
-from rest_framework.throttling import BaseThrottle
 
+from accounts import throttle_rates
 from accounts.errors import ServiceUnavailable, Throttled
 from accounts.models import RateCounter
+from accounts.throttle_rates import Rate
 
 logger = logging.getLogger("accounts.security")
-
-PERIODS = {
-    "s": 1,
-    "sec": 1,
-    "second": 1,
-    "m": 60,
-    "min": 60,
-    "minute": 60,
-    "h": 3600,
-    "hour": 3600,
-    "d": 86400,
-    "day": 86400,
-}
-DEFAULT_RATES = {
-    "signin": "10/min",
-    "signup": "20/hour",
-    "password": "5/hour",
-    # Recovery emails (reset, verification) one account receives, per kind: caps
-    # the flood an attacker can aim at a mailbox without refusing anyone.
-    "recovery_email": "3/hour",
-    "refresh": "60/min",
-    "link": "30/hour",
-    "user": "600/min",
-}
 
 # A request whose address is unknown (a unix socket, an unparsable forwarded
 # hop) counts here: skipping it would let such requests guess without limit.
@@ -84,27 +60,15 @@ SESSION_PASSWORD_LIMIT = 5
 SESSION_FAILURE_MEMORY = 90 * 86400
 
 
-@dataclass(frozen=True)
-class Rate:
-    limit: int
-    period: int
-
-
 def enabled() -> bool:
-    return settings.THROTTLE_RATES.strip().lower() != "off"
+    return not throttle_rates.is_off(settings.THROTTLE_RATES)
 
 
 def rate(scope: str) -> Rate | None:
+    """The scope's rate (THROTTLE_RATES over the defaults), None when off."""
     if not enabled():
         return None
-    rates = dict(DEFAULT_RATES)
-    for item in filter(
-        None, (part.strip() for part in settings.THROTTLE_RATES.split(","))
-    ):
-        name, _, value = item.partition("=")
-        rates[name.strip()] = value.strip()
-    count, _, period = rates[scope].partition("/")
-    return Rate(int(count), PERIODS[period])
+    return throttle_rates.parse(settings.THROTTLE_RATES)[scope]
 
 
 def _key(*parts: str) -> str:
@@ -346,25 +310,17 @@ def record_session_failure(session: str) -> int:
     return _count(_key("session-password", session), SESSION_FAILURE_MEMORY)
 
 
-class UserRateThrottle(BaseThrottle):
-    """Authenticated API calls per user per minute: the user's tier rate, else the
-    `user` rate of THROTTLE_RATES."""
-
-    def allow_request(self, request, view):
-        user = getattr(request, "user", None)
-        if not user or not user.is_authenticated:
-            return True
-        limit = rate("user")
-        if limit is None:
-            return True
-        tier_rate = getattr(user, "api_rate_per_minute", None)
-        if tier_rate:
-            limit = Rate(tier_rate, 60)
-        window = int(time.time() // limit.period)
-        self.retry_after = math.ceil((window + 1) * limit.period - time.time())
-        return (
-            _count(_key("user", str(user.pk), str(window)), limit.period) <= limit.limit
-        )
-
-    def wait(self):
-        return getattr(self, "retry_after", None)
+def count_api_call(*, user_id: str, tier_rate: int | None) -> int | None:
+    """Count one authenticated API call of the user, per minute at the tier's
+    rate or else the `user` rate; returns the seconds to wait when over the
+    limit, None when the call may go ahead."""
+    limit = rate("user")
+    if limit is None:
+        return None
+    if tier_rate:
+        limit = Rate(tier_rate, 60)
+    window = int(time.time() // limit.period)
+    retry_after = math.ceil((window + 1) * limit.period - time.time())
+    if _count(_key("user", user_id, str(window)), limit.period) <= limit.limit:
+        return None
+    return retry_after

@@ -61,6 +61,7 @@ PARTS = (
     ("jwt/", "JWT"),
     ("rest_framework_simplejwt/", "JWT"),
     ("accounts/tokens.py", "JWT"),
+    ("accounts/signing_keys.py", "JWT"),
     ("psycopg/", "database driver (psycopg)"),
     ("django/db/", "ORM (query building, model instances)"),
     ("rest_framework/serializers.py", "serializers"),

@@ -6,7 +6,6 @@ variable; values that parse but make no sense are refused by `accounts/checks.py
 """
 
 import os
-from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -255,7 +254,8 @@ WEBAUTHN_RP_ID = env.str("WEBAUTHN_RP_ID", default="")
 WEBAUTHN_RP_NAME = env.str("WEBAUTHN_RP_NAME", default=SITE_NAME)
 
 # ---------------------------------------------------------------------------
-# Tokens (SimpleJWT, with our own claims: see accounts/tokens.py)
+# Tokens (SimpleJWT classes with our own claims and keys: accounts/tokens.py,
+# accounts/signing_keys.py)
 # ---------------------------------------------------------------------------
 ACCESS_TOKEN_EXPIRE_MINUTES = _int("ACCESS_TOKEN_EXPIRE_MINUTES", 15)
 REFRESH_TOKEN_EXPIRE_DAYS = _int("REFRESH_TOKEN_EXPIRE_DAYS", 7)
@@ -270,18 +270,11 @@ JWT_PREVIOUS_SIGNING_KEYS = env.list("JWT_PREVIOUS_SIGNING_KEYS", default=[])
 JWT_PREVIOUS_PUBLIC_KEY_FILES = env.list("JWT_PREVIOUS_PUBLIC_KEY_FILES", default=[])
 JWT_PREVIOUS_KEYS_UNTIL = env.str("JWT_PREVIOUS_KEYS_UNTIL", default="")
 
-# Signing keys are loaded by accounts.tokens from the JWT_* values above; SimpleJWT
-# itself only supplies the token classes, header parsing and claim names.
+# Lifetimes and signing keys are not SimpleJWT's to read: accounts.tokens and
+# accounts.signing_keys take them from the values above. SimpleJWT only parses
+# the Authorization header and checks these claims on our token classes.
 SIMPLE_JWT = {
-    "ACCESS_TOKEN_LIFETIME": timedelta(minutes=ACCESS_TOKEN_EXPIRE_MINUTES),
-    "REFRESH_TOKEN_LIFETIME": timedelta(days=REFRESH_TOKEN_EXPIRE_DAYS),
-    "ALGORITHM": JWT_ALGORITHM,
-    "SIGNING_KEY": JWT_SIGNING_KEY,
-    "USER_ID_FIELD": "id",
-    "USER_ID_CLAIM": "sub",
     "AUTH_HEADER_TYPES": ("Bearer",),
-    "UPDATE_LAST_LOGIN": False,
-    "AUTH_TOKEN_CLASSES": ("accounts.tokens.AccessToken",),
     "TOKEN_TYPE_CLAIM": "token_type",
     "JTI_CLAIM": "jti",
 }
@@ -295,8 +288,8 @@ REST_FRAMEWORK = {
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "accounts.api.errors.exception_handler",
-    "DEFAULT_THROTTLE_CLASSES": ["accounts.throttles.UserRateThrottle"],
+    "EXCEPTION_HANDLER": "accounts.api.exception_handler.exception_handler",
+    "DEFAULT_THROTTLE_CLASSES": ["accounts.api.throttling.UserRateThrottle"],
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 if DEBUG:
@@ -357,7 +350,7 @@ if not DEBUG:
     CSRF_COOKIE_NAME = "__Host-csrftoken"
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 # A stale form gets the site's "this form expired" page, JSON under /api/.
-CSRF_FAILURE_VIEW = "accounts.web.errors.csrf_failure"
+CSRF_FAILURE_VIEW = "accounts.web.error_pages.csrf_failure"
 TRUSTED_PROXY_COUNT = _int("TRUSTED_PROXY_COUNT", 0)
 if TRUSTED_PROXY_COUNT:
     # Only behind a configured proxy: otherwise any client could claim HTTPS.
@@ -365,12 +358,10 @@ if TRUSTED_PROXY_COUNT:
 # Load balancers and container probes check liveness, and Prometheus scrapes
 # /metrics, over plain HTTP inside the private network.
 SECURE_REDIRECT_EXEMPT = [r"^api/v1/health", r"^metrics$"]
-# Rates per scope (accounts/throttles.py has the defaults); "off" disables both
-# the rate limits and the lockout (load tests only).
-THROTTLE_RATES = env.str(
-    "THROTTLE_RATES",
-    default="signin=10/min,signup=20/hour,password=5/hour,refresh=60/min,user=600/min",
-)
+# Rates per scope, "scope=N/period,..." over the defaults of
+# accounts/throttle_rates.py (unset: the defaults); "off" disables the rate
+# limits, the lockout and the slowdown (load tests only).
+THROTTLE_RATES = env.str("THROTTLE_RATES", default="")
 LOCKOUT_THRESHOLD = _int("LOCKOUT_THRESHOLD", 10)
 LOCKOUT_WINDOW = _int("LOCKOUT_WINDOW", 15 * 60)
 
@@ -440,6 +431,9 @@ LOGGING = {
         "security_metrics": {
             "class": "accounts.observability.metrics.SecurityEventMetricsHandler",
         },
+        "email_metrics": {
+            "class": "accounts.observability.metrics.EmailOutcomeMetricsHandler",
+        },
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
@@ -450,6 +444,12 @@ LOGGING = {
         # context, which for an email holds its reset or verification link.
         "django.template": {"level": "INFO"},
         "accounts.security": {"level": "INFO", "handlers": ["security_metrics"]},
+        # Counted only: each outcome already has its line on accounts.tasks.
+        "accounts.email_outcomes": {
+            "level": "INFO",
+            "handlers": ["email_metrics"],
+            "propagate": False,
+        },
     },
 }
 

@@ -27,14 +27,15 @@ urlpatterns = [
     path("metrics", metrics_view, name="metrics"),
 ]
 
-# The site's own error pages, JSON under /api/ (accounts/web/errors.py).
-handler400 = "accounts.web.errors.bad_request"
-handler403 = "accounts.web.errors.permission_denied"
-handler404 = "accounts.web.errors.page_not_found"
-handler500 = "accounts.web.errors.server_error"
+# The site's own error pages, JSON under /api/ (accounts/web/error_pages.py).
+handler400 = "accounts.web.error_pages.bad_request"
+handler403 = "accounts.web.error_pages.permission_denied"
+handler404 = "accounts.web.error_pages.page_not_found"
+handler500 = "accounts.web.error_pages.server_error"
 
 if settings.BENCH_ENDPOINTS:
-    # Only the benchmark's own server turns this on (see bench/views.py).
+    # Only the benchmark's own server turns this on (see bench/views.py);
+    # imported here so that no other server loads the bench package.
     from bench.views import ceiling
 
     urlpatterns.append(path("bench/ceiling", ceiling, name="bench_ceiling"))

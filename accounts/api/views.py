@@ -1,6 +1,7 @@
 """The JSON door: each view parses input, calls one service, renders the result.
 
-Service errors propagate to accounts.api.errors, which maps them to statuses.
+Service errors propagate to accounts.api.exception_handler, which maps them to
+statuses.
 """
 
 from django.contrib.auth.signals import user_logged_in
@@ -16,7 +17,7 @@ from rest_framework.permissions import AllowAny, IsAdminUser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts import selectors, services, tokens
+from accounts import selectors, services, signing_keys, tokens
 from accounts.api import schema  # noqa: F401  (registers the bearer scheme)
 from accounts.api import serializers as s
 from accounts.api.pagination import StaffCursorPagination
@@ -321,7 +322,7 @@ class JwksApi(PublicApi):
     )
     def get(self, request):
         """Publishes the public signing keys (RS*/ES* only) as a JWK set."""
-        return Response(tokens.jwks())
+        return Response(signing_keys.jwks())
 
 
 class StaffApi(APIView):

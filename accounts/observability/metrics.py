@@ -128,6 +128,17 @@ def count_email(outcome: str) -> None:
         logger.warning("email counter %s not updated: %s", outcome, type(exc).__name__)
 
 
+class EmailOutcomeMetricsHandler(logging.Handler):
+    """Counts the records of `accounts.email_outcomes` (one per email the task
+    worker sends, retries, fails or skips) by their `email_outcome` extra, so
+    the task need not know metrics."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        outcome = getattr(record, "email_outcome", None)
+        if outcome in EMAIL_OUTCOMES:
+            count_email(outcome)
+
+
 def count_queued_email(sender, task_result, **kwargs) -> None:
     """task_enqueued receiver (connected in AccountsConfig.ready)."""
     # Retries are enqueued too; the task counts those as "retried".

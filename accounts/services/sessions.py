@@ -24,10 +24,10 @@ from accounts.services._base import (
     _revoke_session_tokens,
 )
 from accounts.tokens import (
-    GENERATION_CLAIM,
     SESSION_CLAIM,
     RefreshToken,
     TokenPair,
+    is_current,
     mint_pair,
 )
 
@@ -89,7 +89,7 @@ def refresh(*, refresh_token: str, client: Client = NO_CLIENT) -> TokenPair:
         ):
             raise InvalidRefreshToken()
         user = session.user
-        if not _is_current(user, payload):
+        if not is_current(user, payload):
             raise InvalidRefreshToken()
         if payload["jti"] != session.refresh_jti:
             _revoke_everything(user)
@@ -170,11 +170,3 @@ def _decode_refresh(raw: str) -> dict:
         return RefreshToken(raw).payload
     except (TokenError, TypeError, ValueError):
         raise InvalidRefreshToken() from None
-
-
-def _is_current(user: User, payload: dict) -> bool:
-    return (
-        user.is_active
-        and user.deleted_at is None
-        and payload.get(GENERATION_CLAIM) == user.token_generation
-    )

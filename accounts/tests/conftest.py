@@ -2,6 +2,7 @@ import re
 
 import pytest
 from django.conf import settings
+from django.core.cache import cache
 from django.test import override_settings
 from rest_framework.test import APIClient
 
@@ -34,8 +35,6 @@ override_settings(
 
 @pytest.fixture(autouse=True)
 def _clean_cache():
-    from django.core.cache import cache
-
     cache.clear()
     yield
 

@@ -6,7 +6,7 @@ from django.contrib.auth.models import Permission
 from django.test import Client
 from django.utils import timezone
 
-from accounts.admin import EstimatedCountPaginator
+from accounts.admin.paging import EstimatedCountPaginator
 from accounts.models import AuthEvent, Tier, TokenSession, User
 from accounts.tests.factories import PASSWORD, UserFactory, api_client_signed_in_as
 

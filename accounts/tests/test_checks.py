@@ -405,3 +405,24 @@ def test_wsgi_application_loads_with_the_development_defaults():
     )
 
     assert result.returncode == 0, result.stderr
+
+
+def test_a_throttle_rate_the_throttles_cannot_read_is_refused_at_start_up(settings):
+    # "²" passes str.isdigit() but not int(): accepted by a looser check, it
+    # would turn every throttled request into a 500.
+    settings.THROTTLE_RATES = "signin=²/min"
+
+    errors = config_errors()
+
+    assert errors == [
+        "THROTTLE_RATES: cannot read 'signin=²/min'; write scope=N/period "
+        "(period s, min, hour or day), comma-separated, or 'off'."
+    ]
+
+
+def test_unset_throttle_rates_mean_the_defaults(settings):
+    settings.THROTTLE_RATES = ""
+
+    errors = config_errors()
+
+    assert errors == []

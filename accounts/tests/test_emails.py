@@ -4,7 +4,7 @@ import pytest
 from django.db import transaction
 from django_tasks_db.models import DBTaskResult
 
-from accounts import emails
+from accounts import email_messages, emails
 from accounts.tests.factories import UserFactory
 from accounts.tokens import email_verification_token, password_reset_token
 
@@ -35,10 +35,10 @@ def html_of(message):
 
 
 def test_every_notification_has_a_sender():
-    assert set(SENDERS) == set(emails.NOTIFICATIONS)
+    assert set(SENDERS) == set(email_messages.NOTIFICATIONS)
 
 
-@pytest.mark.parametrize("notification", emails.NOTIFICATIONS)
+@pytest.mark.parametrize("notification", email_messages.NOTIFICATIONS)
 def test_every_email_has_text_and_html_parts_naming_the_site(
     notification, user, mailoutbox, settings
 ):
@@ -55,7 +55,7 @@ def test_every_email_has_text_and_html_parts_naming_the_site(
     assert "\n" not in message.subject
 
 
-@pytest.mark.parametrize("notification", emails.NOTIFICATIONS)
+@pytest.mark.parametrize("notification", email_messages.NOTIFICATIONS)
 def test_every_email_goes_to_the_right_address(notification, user, mailoutbox):
     expected = "old@example.com" if notification == "email_changed" else user.email
 
@@ -64,7 +64,7 @@ def test_every_email_goes_to_the_right_address(notification, user, mailoutbox):
     assert mailoutbox[0].to == [expected]
 
 
-@pytest.mark.parametrize("notification", emails.NOTIFICATIONS)
+@pytest.mark.parametrize("notification", email_messages.NOTIFICATIONS)
 def test_html_part_loads_nothing_from_elsewhere(notification, user, mailoutbox):
     SENDERS[notification](user)
 
@@ -160,7 +160,7 @@ def test_email_for_a_deleted_account_is_skipped(user, mailoutbox):
     user_id = str(user.pk)
     user.delete()
 
-    message = emails.build("password_changed", user_id, {})
+    message = email_messages.build("password_changed", user_id, {})
 
     assert message is None
 
@@ -169,7 +169,7 @@ def test_reset_link_is_not_sent_to_a_deactivated_account(user):
     user.is_active = False
     user.save()
 
-    message = emails.build("password_reset", str(user.pk), {})
+    message = email_messages.build("password_reset", str(user.pk), {})
 
     assert message is None
 

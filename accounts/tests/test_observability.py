@@ -8,18 +8,23 @@ from datetime import timedelta
 
 import pytest
 import time_machine
+from django.core.checks import run_checks
 from django.db import OperationalError, connection
 from django.utils import timezone
 from prometheus_client.parser import text_string_to_metric_families
 
 from accounts import emails
+from accounts.checks import TAG
+from accounts.models import User
 from accounts.observability.logs import (
     JsonFormatter,
     RequestContextFilter,
     TextFormatter,
     redact,
 )
+from accounts.tasks import send_account_email
 from accounts.tests.factories import UserFactory
+from identity_site import settings as settings_module
 
 pytestmark = pytest.mark.django_db
 
@@ -120,11 +125,9 @@ def test_text_log_escapes_line_breaks_a_client_could_inject():
 
 
 def test_text_is_the_development_format_and_json_the_production_one():
-    from identity_site import settings as module
-
-    assert module.LOGGING["formatters"]["json"]["()"].endswith("JsonFormatter")
-    assert module.LOGGING["handlers"]["console"]["formatter"] == (
-        "text" if module.DEBUG else "json"
+    assert settings_module.LOGGING["formatters"]["json"]["()"].endswith("JsonFormatter")
+    assert settings_module.LOGGING["handlers"]["console"]["formatter"] == (
+        "text" if settings_module.DEBUG else "json"
     )
 
 
@@ -422,6 +425,19 @@ def test_metrics_count_queued_and_sent_emails(api_client, metrics_token, user):
     assert value(samples, "identity_emails_total", outcome="failed") == 0
 
 
+def test_metrics_count_an_email_skipped_by_the_worker(api_client, metrics_token, user):
+    # Queued for an account deleted before the worker ran: nothing to send.
+    user_id = str(user.pk)
+    user.delete()
+    emails.send_password_changed(UserFactory.build(pk=user_id))
+
+    samples = scrape(api_client)
+
+    assert value(samples, "identity_emails_total", outcome="queued") == 1
+    assert value(samples, "identity_emails_total", outcome="skipped") == 1
+    assert value(samples, "identity_emails_total", outcome="sent") == 0
+
+
 def test_metrics_report_the_email_queue(api_client, metrics_token, user, settings):
     settings.TASKS = DATABASE_TASKS
     emails.send_password_changed(user)
@@ -523,8 +539,6 @@ def test_readiness_is_ok_while_the_oldest_email_is_younger_than_allowed(
 
 
 def test_readiness_ignores_a_retry_scheduled_for_later(api_client, settings, user):
-    from accounts.tasks import send_account_email
-
     settings.TASKS = DATABASE_TASKS
     settings.EMAIL_QUEUE_MAX_AGE = 600
     send_account_email.using(run_after=timezone.now() + timedelta(hours=1)).enqueue(
@@ -556,10 +570,6 @@ def test_readiness_is_exempt_from_the_https_redirect(api_client, settings):
 # Configuration
 # ---------------------------------------------------------------------------
 def observability_errors() -> list[str]:
-    from django.core.checks import run_checks
-
-    from accounts.checks import TAG
-
     variables = ("LOG_FORMAT", "METRICS_", "EMAIL_QUEUE_MAX_AGE")
     return [
         error.msg.split(":")[0]
@@ -644,7 +654,6 @@ def _link(message, path):
 def test_no_flow_logs_a_password_token_link_or_hash(
     api_client, mailoutbox, everything_logged, settings
 ):
-    from accounts.models import User
 
     settings.EMAIL_VERIFICATION = "optional"
     secrets = []

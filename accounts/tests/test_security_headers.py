@@ -55,6 +55,7 @@ def test_deploy_check_is_clean_with_production_settings(tmp_path):
 
 
 def test_production_cookies_are_secure_host_only_and_http_only():
+    # Imported here: other tests of this module take pytest's `settings` fixture.
     from django.conf import settings
 
     # Read from a fresh interpreter: the test run itself is not production.

@@ -4,14 +4,12 @@ accounts.services; nothing here decides who may do what.
 """
 
 from django import forms
-from django.contrib.auth.forms import AuthenticationForm, UsernameField
+from django.contrib.auth.forms import UsernameField
 from django.contrib.auth.password_validation import password_validators_help_text_html
 from django.core.exceptions import ValidationError
-from django.views.decorators.debug import sensitive_variables
 
-from accounts import services
 from accounts.errors import ServiceError
-from accounts.http import client_of, device_of
+from accounts.forms import current_password_field
 from accounts.models import User
 
 PASSWORD_MISMATCH = "The two passwords do not match."
@@ -45,15 +43,6 @@ def _username_field() -> UsernameField:
         max_length=150,
         help_text=User._meta.get_field("username").help_text,
         widget=forms.TextInput(attrs={"autocomplete": "username"}),
-    )
-
-
-def _current_password_field(label="Password") -> forms.CharField:
-    # strip=False: leading or trailing spaces are part of a password.
-    return forms.CharField(
-        label=label,
-        strip=False,
-        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
     )
 
 
@@ -94,62 +83,6 @@ class SignUpForm(NewPasswordMixin, ServiceErrorsMixin, forms.Form):
     )
 
 
-class SignInForm(AuthenticationForm):
-    """Django's login form, authenticating through services.sign_in so the pages
-    and the admin apply the API's rules (inactive, soft-deleted, unverified)."""
-
-    username = UsernameField(
-        label="Email or username",
-        max_length=254,
-        widget=forms.TextInput(attrs={"autocomplete": "username", "autofocus": True}),
-    )
-    password = _current_password_field()
-
-    def __init__(self, request=None, *args, **kwargs):
-        super().__init__(request, *args, **kwargs)
-        self.service_error = None
-        # AuthenticationForm caps the field at the username's 150 characters; an
-        # email address may be up to 254.
-        self.fields["username"].max_length = 254
-        self.fields["username"].widget.attrs["maxlength"] = 254
-
-    @sensitive_variables("password")
-    def clean(self):
-        identifier = self.cleaned_data.get("username")
-        password = self.cleaned_data.get("password")
-        if identifier and password:
-            try:
-                signed_in = services.sign_in(
-                    identifier=identifier,
-                    password=password,
-                    client=client_of(self.request)
-                    if self.request
-                    else services.NO_CLIENT,
-                    device=device_of(self.request) if self.request else None,
-                )
-            except ServiceError as error:
-                self.service_error = error
-                raise ValidationError(error.message, code=error.code) from None
-            self.user_cache = signed_in.user
-            self.confirm_login_allowed(self.user_cache)
-        return self.cleaned_data
-
-    def confirm_login_allowed(self, user):
-        """The service already refused inactive accounts; nothing more for pages."""
-
-
-class AdminSignInForm(SignInForm):
-    """The admin's login: the same rules as the pages, and staff only."""
-
-    required_css_class = "required"
-
-    def confirm_login_allowed(self, user):
-        if not user.is_staff:
-            raise ValidationError(
-                "This account has no access to the admin.", code="not_staff"
-            )
-
-
 class ForgotPasswordForm(ServiceErrorsMixin, forms.Form):
     email = _email_field()
 
@@ -166,7 +99,7 @@ class ResetPasswordForm(NewPasswordMixin, ServiceErrorsMixin, forms.Form):
 
 
 class ChangePasswordForm(NewPasswordMixin, ServiceErrorsMixin, forms.Form):
-    old_password = _current_password_field("Current password")
+    old_password = current_password_field("Current password")
     new_password = _new_password_field()
     new_password_confirmation = _new_password_field(
         "New password confirmation", with_help=False
@@ -207,4 +140,4 @@ class ProfileForm(ServiceErrorsMixin, forms.Form):
 
 
 class DeleteAccountForm(ServiceErrorsMixin, forms.Form):
-    password = _current_password_field("Current password")
+    password = current_password_field("Current password")

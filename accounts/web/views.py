@@ -25,9 +25,10 @@ from accounts.errors import (
     SessionRevoked,
     Throttled,
 )
+from accounts.forms import SignInForm
 from accounts.http import client_of, remember_device
 from accounts.web.display import describe_device, event_label
-from accounts.web.errors import too_many_requests
+from accounts.web.error_pages import too_many_requests
 from accounts.web.forms import (
     ChangePasswordForm,
     DeleteAccountForm,
@@ -35,21 +36,8 @@ from accounts.web.forms import (
     ProfileForm,
     ResendVerificationForm,
     ResetPasswordForm,
-    SignInForm,
     SignUpForm,
 )
-
-# The placeholders that replace an emailed token in the URL once the token is in
-# the session (Django's PasswordResetConfirmView does the same).
-RESET_URL_TOKEN = "set-password"
-RESET_SESSION_KEY = "_reset_password_token"
-VERIFY_URL_TOKEN = "confirm"
-# The verification link's token waits for the button in a cookie, not in the
-# session: opening a link (or a forged one) must not write a session row for
-# an anonymous visitor, or anyone could fill the session table with GETs.
-VERIFY_COOKIE = "verify_email_token"
-VERIFY_COOKIE_SALT = "accounts.web.verify_email"
-VERIFY_COOKIE_MAX_AGE = 60 * 60
 
 # A new account was created, not authenticated: login() must be told which
 # backend loads the user on later requests.
@@ -116,11 +104,73 @@ def too_many_attempts(error: ServiceError, response):
     return response
 
 
-def link_throttled(view, error: Throttled):
-    """An emailed link tried too often from this address: say so (not "invalid
-    link", which would send the owner of a good link looking for a new one)."""
-    response = view.render_to_response({"validlink": False, "throttled": error})
-    return too_many_attempts(error, response)
+class LinkTokenMixin:
+    """For the pages an emailed link opens (reset password, verify email): the
+    token leaves the URL before the page shows, as in Django's
+    PasswordResetConfirmView (token leakage through Referer, browser history
+    and analytics on the page).
+
+    Opening the link validates its token first (a forged link gets the invalid
+    link page at once), then keeps it in a short-lived signed cookie sent only
+    to this link's own paths, then redirects to the same URL with
+    `placeholder` instead of the token. A cookie rather than the session, so
+    that no anonymous GET writes a session row (anyone could fill the session
+    table with link openings).
+    """
+
+    url_name: str  # the link's URL name, taking uidb64 and token
+    placeholder: str  # what replaces the token in the URL
+
+    def check_link(self, uidb64: str, token: str) -> None:
+        """Raise InvalidToken (or Throttled) unless the link is good."""
+        raise NotImplementedError
+
+    @property
+    def cookie_name(self) -> str:
+        return f"{self.url_name.split(':')[-1]}_token"
+
+    def stash_link_token(self, uidb64: str, token: str):
+        try:
+            self.check_link(uidb64, token)
+        except InvalidToken:
+            return self.invalid_link()
+        except Throttled as error:
+            return too_many_requests(self.request, error, link=True)
+        response = redirect(self.url_name, uidb64, self.placeholder)
+        response.set_signed_cookie(
+            self.cookie_name,
+            token,
+            salt=self.cookie_name,
+            # No longer than the token itself can be accepted.
+            max_age=settings.PASSWORD_RESET_TIMEOUT,
+            path=self.cookie_path(uidb64),
+            secure=settings.SESSION_COOKIE_SECURE,
+            httponly=True,
+            # Lax: the redirect that follows the click in a mail client is a
+            # cross-site navigation, which Strict would strip it from.
+            samesite="Lax",
+        )
+        return response
+
+    def stashed_token(self) -> str:
+        return self.request.get_signed_cookie(
+            self.cookie_name,
+            default="",
+            salt=self.cookie_name,
+            max_age=settings.PASSWORD_RESET_TIMEOUT,
+        )
+
+    def forget_link_token(self, response, uidb64: str):
+        """Once the link is used, its token leaves the browser too."""
+        response.delete_cookie(self.cookie_name, path=self.cookie_path(uidb64))
+        return response
+
+    def cookie_path(self, uidb64: str) -> str:
+        path = reverse(self.url_name, args=[uidb64, self.placeholder])
+        return path[: -len(self.placeholder) - 1]
+
+    def invalid_link(self):
+        return self.render_to_response({"validlink": False})
 
 
 class HomeView(TemplateView):
@@ -228,39 +278,30 @@ class ForgotPasswordDoneView(TemplateView):
 
 @method_decorator(sensitive_post_parameters(), name="dispatch")
 @method_decorator(never_cache, name="dispatch")
-class ResetPasswordView(ServiceFormMixin, FormView):
-    """Set a new password from the emailed link.
-
-    Follows Django's PasswordResetConfirmView, through the services: the token is
-    moved into the session and the browser redirected to a URL without it before
-    the form is shown (token leakage through Referer, browser history, and
-    analytics on the page)."""
+class ResetPasswordView(LinkTokenMixin, ServiceFormMixin, FormView):
+    """Set a new password from the emailed link, through the services."""
 
     template_name = "accounts/reset_password.html"
     form_class = ResetPasswordForm
+    url_name = "accounts:reset_password"
+    placeholder = "set-password"
+
+    def check_link(self, uidb64, token):
+        # Counted against the link limit: each opening is a guess at a token.
+        services.check_reset_link(
+            uid=uidb64, token=token, client=client_of(self.request)
+        )
 
     def dispatch(self, request, *args, uidb64, token, **kwargs):
         self.uidb64 = uidb64
-        if token != RESET_URL_TOKEN:
-            try:
-                services.check_reset_link(
-                    uid=uidb64, token=token, client=client_of(request)
-                )
-            except InvalidToken:
-                return self.invalid_link()
-            except Throttled as error:
-                return link_throttled(self, error)
-            request.session[RESET_SESSION_KEY] = token
-            return redirect("accounts:reset_password", uidb64, RESET_URL_TOKEN)
-        self.token = request.session.get(RESET_SESSION_KEY, "")
+        if token != self.placeholder:
+            return self.stash_link_token(uidb64, token)
+        self.token = self.stashed_token()
         try:
             self.account = services.check_reset_link(uid=uidb64, token=self.token)
         except InvalidToken:
             return self.invalid_link()
         return super().dispatch(request, *args, **kwargs)
-
-    def invalid_link(self):
-        return self.render_to_response({"validlink": False})
 
     def get_context_data(self, **kwargs):
         return super().get_context_data(validlink=True, account=self.account, **kwargs)
@@ -277,12 +318,11 @@ class ResetPasswordView(ServiceFormMixin, FormView):
             return self.invalid_link()
         except ServiceError as error:
             return self.refuse(form, error)
-        self.request.session.pop(RESET_SESSION_KEY, None)
         messages.success(
             self.request,
             "Your password has been reset. Sign in with your new password.",
         )
-        return redirect("accounts:signin")
+        return self.forget_link_token(redirect("accounts:signin"), self.uidb64)
 
 
 class ChangePasswordView(ServiceFormMixin, PasswordChangeView):
@@ -367,79 +407,44 @@ class DeleteAccountView(ServiceFormMixin, SignedInMixin, FormView):
 
 
 @method_decorator(never_cache, name="dispatch")
-class VerifyEmailView(TemplateView):
+class VerifyEmailView(LinkTokenMixin, TemplateView):
     """Opening the link only shows a button; the POST verifies. Mail scanners
     and link previews fetch links with GET, and would otherwise use up the
-    one-time link before its owner clicks it.
-
-    As for reset links, the token leaves the URL before the page shows (token
-    leakage through Referer and browser history): a valid token moves into a
-    short-lived signed cookie, sent only to this link's own paths, and the
-    browser is redirected to the URL without it. A cookie rather than the
-    session, so that no anonymous GET writes a session row."""
+    one-time link before its owner clicks it."""
 
     template_name = "accounts/verify_email.html"
+    url_name = "accounts:verify_email"
+    placeholder = "confirm"
+
+    def check_link(self, uidb64, token):
+        # Not counted: opening only shows the button; the POST that uses the
+        # token is what counts against the link limit.
+        services.check_verification_link(uid=uidb64, token=token)
 
     def get(self, request, uidb64, token):
-        if token != VERIFY_URL_TOKEN:
-            if not self.is_valid(uidb64, token):
-                return self.render_to_response({"validlink": False})
-            response = redirect("accounts:verify_email", uidb64, VERIFY_URL_TOKEN)
-            response.set_signed_cookie(
-                VERIFY_COOKIE,
-                token,
-                salt=VERIFY_COOKIE_SALT,
-                max_age=VERIFY_COOKIE_MAX_AGE,
-                path=self.cookie_path(uidb64),
-                secure=settings.SESSION_COOKIE_SECURE,
-                httponly=True,
-                # Lax: the redirect that follows the click in a mail client is
-                # a cross-site navigation, which Strict would strip it from.
-                samesite="Lax",
-            )
-            return response
-        token = self.cookie_token(request)
-        return self.render_to_response({"validlink": self.is_valid(uidb64, token)})
+        if token != self.placeholder:
+            return self.stash_link_token(uidb64, token)
+        try:
+            self.check_link(uidb64, self.stashed_token())
+        except InvalidToken:
+            return self.invalid_link()
+        return self.render_to_response({"validlink": True})
 
     def post(self, request, uidb64, token):
-        if token == VERIFY_URL_TOKEN:
-            token = self.cookie_token(request)
+        if token == self.placeholder:
+            token = self.stashed_token()
         try:
             services.verify_email(uid=uidb64, token=token, client=client_of(request))
         except InvalidToken:
-            return self.render_to_response({"validlink": False})
+            return self.invalid_link()
         except Throttled as error:
-            return link_throttled(self, error)
+            return too_many_requests(request, error, link=True)
         messages.success(request, "Your email address is verified.")
         if request.user.is_authenticated:
             response = redirect("accounts:profile")
         else:
             response = redirect("accounts:signin")
-        response.delete_cookie(VERIFY_COOKIE, path=self.cookie_path(uidb64))
-        return response
-
-    @staticmethod
-    def is_valid(uidb64: str, token: str) -> bool:
-        try:
-            services.check_verification_link(uid=uidb64, token=token)
-        except InvalidToken:
-            return False
-        return True
-
-    @staticmethod
-    def cookie_path(uidb64: str) -> str:
-        return reverse("accounts:verify_email", args=[uidb64, VERIFY_URL_TOKEN])[
-            : -len(VERIFY_URL_TOKEN) - 1
-        ]
-
-    @staticmethod
-    def cookie_token(request) -> str:
-        return request.get_signed_cookie(
-            VERIFY_COOKIE,
-            default="",
-            salt=VERIFY_COOKIE_SALT,
-            max_age=VERIFY_COOKIE_MAX_AGE,
-        )
+        return self.forget_link_token(response, uidb64)
 
 
 class ResendVerificationView(ServiceFormMixin, FormView):

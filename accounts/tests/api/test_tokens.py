@@ -1,4 +1,6 @@
 import base64
+import hashlib
+import hmac
 import json
 
 import jwt
@@ -46,6 +48,7 @@ def test_tokens_name_this_service_as_issuer_and_audience(tokens):
 def resigned(token, **changes):
     """The token's claims with `changes` (None drops a claim), signed again with
     the service's own key: only the claims are wrong, never the signature."""
+    # Imported here: the tests of this module take pytest's `settings` fixture.
     from django.conf import settings
 
     payload = {**claims(token), **changes}
@@ -276,8 +279,6 @@ def test_hs256_token_signed_with_the_rs256_public_key_is_refused(
 
 
 def _hmac_with_public_key(payload, public_pem, kid):
-    import hashlib
-    import hmac
 
     signing_input = b64({"alg": "HS256", "typ": "JWT", "kid": kid}) + "." + b64(payload)
     signature = hmac.new(public_pem, signing_input.encode(), hashlib.sha256).digest()

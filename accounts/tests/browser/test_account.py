@@ -1,9 +1,12 @@
 import pytest
+from django.core import mail
 from playwright.sync_api import expect
 
 from accounts import services
 from accounts.models import TokenSession, User
 from accounts.tests.browser.conftest import sign_in
+from accounts.tests.factories import UserFactory
+from accounts.tests.web.conftest import emailed_path
 
 pytestmark = pytest.mark.browser
 
@@ -114,14 +117,10 @@ def test_signing_out_everywhere(page, account, password):
 
 
 def test_verifying_the_email_address_from_the_link(page, snap, transactional_db):
-    from accounts.tests.factories import UserFactory
-    from accounts.tests.web.conftest import emailed_path
-
     UserFactory(username="grace", email="grace@example.com", email_verified=False)
     page.goto("/accounts/verify-email/resend/")
     page.get_by_label("Email").fill("grace@example.com")
     page.get_by_role("button", name="Send the link").click()
-    from django.core import mail
 
     page.goto(emailed_path(mail.outbox[-1]))
     snap("verify_email")

@@ -1,4 +1,6 @@
 import pytest
+from django.conf import settings
+from django.contrib.sessions.models import Session
 from django.test import Client
 
 from accounts.tests.web.conftest import emailed_path, field_errors, messages_of
@@ -131,3 +133,41 @@ def test_reset_signs_out_every_other_session(client, user, mailoutbox):
     )
 
     assert elsewhere.get("/accounts/profile/").status_code == 302
+
+
+def test_opening_a_reset_link_anonymously_creates_no_database_session(
+    client, user, reset_path
+):
+    # A session row per anonymous GET would let anyone fill the session table.
+    before = Session.objects.count()
+
+    client.get(reset_path, follow=True)
+
+    assert Session.objects.count() == before
+    assert settings.SESSION_COOKIE_NAME not in client.cookies
+
+
+def test_the_reset_token_is_kept_in_a_cookie_scoped_to_the_link(
+    client, user, reset_path
+):
+    token = reset_path.rstrip("/").rsplit("/", 1)[1]
+    uidb64 = reset_path.split("/")[4]
+
+    response = client.get(reset_path)
+
+    cookie = response.cookies["reset_password_token"]
+    assert token in cookie.value
+    assert cookie["path"] == f"/accounts/password/reset/{uidb64}/"
+    assert cookie["httponly"]
+    assert response["Location"] == f"/accounts/password/reset/{uidb64}/set-password/"
+
+
+def test_a_used_reset_link_leaves_no_token_cookie_behind(client, user, reset_path):
+    form_url = client.get(reset_path)["Location"]
+
+    response = client.post(
+        form_url,
+        {"new_password": NEW_PASSWORD, "new_password_confirmation": NEW_PASSWORD},
+    )
+
+    assert response.cookies["reset_password_token"].value == ""

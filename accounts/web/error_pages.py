@@ -115,13 +115,15 @@ def _same_site_referer(request) -> str | None:
     return path
 
 
-def too_many_requests(request, error: Throttled):
-    """The 429 page for a throttled form: when to try again, and the way back to
-    the form. Retry-After tells scripts and browsers the same."""
+def too_many_requests(request, error: Throttled, *, link: bool = False):
+    """The 429 page for a throttled form or emailed link: when to try again,
+    and the way back (to the form; for a link, to the home page, since the link
+    itself is what was refused). Retry-After tells scripts and browsers the
+    same."""
     response = render(
         request,
         "429.html",
-        {"message": error.message, "back": request.path},
+        {"message": error.message, "back": request.path, "link": link},
         status=429,
     )
     response["Retry-After"] = str(error.retry_after)

@@ -1,55 +1,18 @@
+"""Accounts in the admin: every change goes through the services, under the
+same authority rule (services.may_manage) as the API's staff endpoints."""
+
 from django.contrib import admin, messages
-from django.contrib.auth.admin import GroupAdmin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
-from django.contrib.auth.models import Group
-from django.core.paginator import Paginator
-from django.db import connections, transaction
+from django.db import transaction
 from django.http import Http404
 from django.shortcuts import redirect
-from django.utils.functional import cached_property
 
 from accounts import services
+from accounts.admin.paging import EstimatedCountPaginator
 from accounts.errors import PermissionDenied, ServiceError
 from accounts.http import client_of
-from accounts.models import AuthEvent, Tier, User
-
-
-class EstimatedCountPaginator(Paginator):
-    """Pages without an exact COUNT(*) over a big table.
-
-    Counting a million rows reads them all on every changelist view. Unfiltered,
-    PostgreSQL's planner estimate (pg_class.reltuples, kept fresh by autovacuum)
-    is used once the table is big; filtered or searched, counting stops at
-    COUNT_CAP rows, so the last pages of a huge result are not reachable by
-    number (narrow the search instead).
-    """
-
-    COUNT_CAP = 10_000
-
-    @cached_property
-    def count(self):
-        queryset = self.object_list
-        if not queryset.query.where:
-            estimate = _estimated_rows(queryset)
-            if estimate is not None and estimate > self.COUNT_CAP:
-                return estimate
-        return queryset.order_by()[: self.COUNT_CAP].count()
-
-
-def _estimated_rows(queryset) -> int | None:
-    connection = connections[queryset.db]
-    if connection.vendor != "postgresql":
-        return None
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT reltuples::bigint FROM pg_class WHERE oid = to_regclass(%s)",
-            [connection.ops.quote_name(queryset.model._meta.db_table)],
-        )
-        row = cursor.fetchone()
-    # -1 (or nothing) until the table was first vacuumed or analysed.
-    return row[0] if row and row[0] >= 0 else None
-
+from accounts.models import User
 
 # Every field of the change form that grants rights: read-only to anyone but
 # a superuser.
@@ -328,80 +291,3 @@ class UserAdmin(DjangoUserAdmin):
                 f"{refused} staff account(s) skipped: only a superuser may do that.",
                 messages.WARNING,
             )
-
-
-if admin.site.is_registered(Group):
-    admin.site.unregister(Group)
-
-
-@admin.register(Group)
-class AuditedGroupAdmin(GroupAdmin):
-    """Groups grant rights to every member: only superusers edit them, through
-    the service that records each change."""
-
-    def has_add_permission(self, request):
-        return services.may_grant_rights(request.user) and super().has_add_permission(
-            request
-        )
-
-    def has_change_permission(self, request, obj=None):
-        return services.may_grant_rights(
-            request.user
-        ) and super().has_change_permission(request, obj)
-
-    def has_delete_permission(self, request, obj=None):
-        return services.may_grant_rights(
-            request.user
-        ) and super().has_delete_permission(request, obj)
-
-    def save_model(self, request, obj, form, change):
-        services.save_group(
-            actor=request.user,
-            group=obj,
-            permissions=form.cleaned_data["permissions"],
-            client=client_of(request),
-        )
-
-    def save_related(self, request, form, formsets, change):
-        # The permissions were set by save_group; only inlines remain.
-        for formset in formsets:
-            self.save_formset(request, form, formset, change=change)
-
-    def delete_model(self, request, obj):
-        services.delete_group(actor=request.user, group=obj, client=client_of(request))
-
-    def delete_queryset(self, request, queryset):
-        with transaction.atomic():
-            for group in queryset:
-                self.delete_model(request, group)
-
-
-@admin.register(Tier)
-class TierAdmin(admin.ModelAdmin):
-    """Service levels. Plain edits: a tier is configuration, not an account, and
-    a change takes effect on each account's next API call."""
-
-    list_display = ("name", "rate_limit_per_minute")
-    search_fields = ("name",)
-    ordering = ("name",)
-
-
-@admin.register(AuthEvent)
-class AuthEventAdmin(admin.ModelAdmin):
-    list_display = ("created_at", "type", "user", "ip")
-    list_filter = ("type",)
-    search_fields = ("user__username", "user__email", "ip")
-    list_select_related = ("user",)
-    raw_id_fields = ("user",)
-    show_full_result_count = False
-    show_facets = admin.ShowFacets.NEVER
-    paginator = EstimatedCountPaginator
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-
-from accounts import admin_tasks  # noqa: E402, F401 (registers the task admin)

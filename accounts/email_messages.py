@@ -1,0 +1,105 @@
+"""What each account email says: its link and its rendered message.
+
+The worker's half of the emails (accounts.tasks renders the message when it
+runs the task): templates/emails/<notification>_subject.txt, _body.txt and
+_body.html. Link tokens are made here, at sending time, and never stored in the
+queue table (token leakage: whoever can read the task table, a backup or an
+admin page, must not be able to reset a password).
+"""
+
+from datetime import datetime
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.tokens import PasswordResetTokenGenerator
+from django.core.mail import EmailMultiAlternatives
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
+
+from accounts.models import User
+from accounts.tokens import email_verification_token, password_reset_token
+
+NOTIFICATIONS = (
+    "welcome",
+    "verify_email",
+    "password_reset",
+    "set_password",
+    "password_changed",
+    "email_changed",
+)
+RESET_LINK = ("password_reset", "set_password")
+
+
+def reset_link(user: User) -> str:
+    return _link(
+        user, password_reset_token, "accounts:reset_password", "reset-password"
+    )
+
+
+def verification_link(user: User) -> str:
+    return _link(
+        user, email_verification_token, "accounts:verify_email", "verify-email"
+    )
+
+
+def _link(
+    user: User, generator: PasswordResetTokenGenerator, url_name: str, path: str
+) -> str:
+    # Built from configuration, never from the request's Host header (Host-header
+    # poisoning: a forged Host would otherwise send the victim's token to the
+    # attacker's server).
+    uidb64 = urlsafe_base64_encode(force_bytes(user.pk))
+    token = generator.make_token(user)
+    if settings.FRONTEND_URL:
+        return f"{settings.FRONTEND_URL}/{path}/{uidb64}/{token}"
+    return settings.SITE_URL + reverse(url_name, args=[uidb64, token])
+
+
+def _link_for(notification: str, user: User) -> str | None:
+    if notification in RESET_LINK:
+        return reset_link(user)
+    if notification == "verify_email" or (
+        notification == "welcome" and settings.EMAIL_VERIFICATION != "none"
+    ):
+        return verification_link(user)
+    return None
+
+
+def build(
+    notification: str, user_id: str, extra: dict[str, Any]
+) -> EmailMultiAlternatives | None:
+    """Render a queued message, or None when it no longer makes sense to send
+    (the account is gone, or a link would be refused because it was closed)."""
+    if notification not in NOTIFICATIONS:
+        raise ValueError(f"unknown notification {notification!r}")
+    user = User.objects.filter(pk=user_id).first()
+    if user is None:
+        return None
+    link = _link_for(notification, user)
+    if link and (not user.is_active or user.deleted_at is not None):
+        return None
+    context = {
+        "user": user,
+        "site_name": settings.SITE_NAME,
+        "site_url": settings.SITE_URL,
+        "expiry_hours": max(1, settings.PASSWORD_RESET_TIMEOUT // 3600),
+        "verification_required": settings.EMAIL_VERIFICATION == "mandatory",
+        "link": link,
+        **extra,
+    }
+    if extra.get("changed_at"):
+        context["changed_at"] = datetime.fromisoformat(extra["changed_at"])
+    prefix = f"emails/{notification}"
+    # One line: a newline in a subject would be a header-injection attempt.
+    subject = " ".join(render_to_string(f"{prefix}_subject.txt", context).split())
+    message = EmailMultiAlternatives(
+        subject=subject,
+        body=render_to_string(f"{prefix}_body.txt", context),
+        to=[extra.get("to") or user.email],
+    )
+    message.attach_alternative(
+        render_to_string(f"{prefix}_body.html", context), "text/html"
+    )
+    return message

@@ -1,0 +1,64 @@
+"""Forms shown by more than one door: the pages and the admin sign people in
+with the same form, through the same service (services.sign_in)."""
+
+from django import forms
+from django.contrib.auth.forms import AuthenticationForm, UsernameField
+from django.core.exceptions import ValidationError
+from django.views.decorators.debug import sensitive_variables
+
+from accounts import services
+from accounts.errors import ServiceError
+from accounts.http import client_of, device_of
+
+
+def current_password_field(label="Password") -> forms.CharField:
+    # strip=False: leading or trailing spaces are part of a password.
+    return forms.CharField(
+        label=label,
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+
+
+class SignInForm(AuthenticationForm):
+    """Django's login form, authenticating through services.sign_in so the pages
+    and the admin apply the API's rules (inactive, soft-deleted, unverified)."""
+
+    username = UsernameField(
+        label="Email or username",
+        max_length=254,
+        widget=forms.TextInput(attrs={"autocomplete": "username", "autofocus": True}),
+    )
+    password = current_password_field()
+
+    def __init__(self, request=None, *args, **kwargs):
+        super().__init__(request, *args, **kwargs)
+        self.service_error = None
+        # AuthenticationForm caps the field at the username's 150 characters; an
+        # email address may be up to 254.
+        self.fields["username"].max_length = 254
+        self.fields["username"].widget.attrs["maxlength"] = 254
+
+    @sensitive_variables("password")
+    def clean(self):
+        identifier = self.cleaned_data.get("username")
+        password = self.cleaned_data.get("password")
+        if identifier and password:
+            try:
+                signed_in = services.sign_in(
+                    identifier=identifier,
+                    password=password,
+                    client=client_of(self.request)
+                    if self.request
+                    else services.NO_CLIENT,
+                    device=device_of(self.request) if self.request else None,
+                )
+            except ServiceError as error:
+                self.service_error = error
+                raise ValidationError(error.message, code=error.code) from None
+            self.user_cache = signed_in.user
+            self.confirm_login_allowed(self.user_cache)
+        return self.cleaned_data
+
+    def confirm_login_allowed(self, user):
+        """The service already refused inactive accounts; nothing more for pages."""
