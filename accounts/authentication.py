@@ -33,8 +33,7 @@ class JWTAuthentication(authentication.JWTAuthentication):
                 "Token is invalid or expired", code="token_not_valid"
             ) from exc
         if (
-            not user.is_active
-            or user.deleted_at is not None
+            not user.is_usable
             or validated_token.get(GENERATION_CLAIM) != user.token_generation
             # One session signed out: its tokens die with it, read from the
             # same row (no query of the session table per request).

@@ -1,5 +1,5 @@
 from django.contrib.auth.base_user import BaseUserManager
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 
 from accounts.identifiers import (
     email_key,
@@ -11,15 +11,15 @@ from accounts.identifiers import (
 __all__ = ["UserManager", "normalize_email", "normalize_username"]
 
 
-class UserManager(BaseUserManager):
-    use_in_migrations = True
-
-    def get_by_natural_key(self, username):
-        return self.live().get(username_key=username_key(username))
-
+class UserQuerySet(QuerySet):
     def live(self):
         """Accounts that exist to the outside: not soft-deleted."""
         return self.filter(deleted_at__isnull=True)
+
+    def usable(self):
+        """Accounts that may sign in, receive links and hold sessions: active
+        and not soft-deleted (the queryset form of User.is_usable)."""
+        return self.live().filter(is_active=True)
 
     def with_email(self, email: str):
         """Lookup by address, any spelling of it (case, IDNA forms of the domain),
@@ -32,6 +32,13 @@ class UserManager(BaseUserManager):
         if "\x00" in (username or ""):
             return self.none()
         return self.filter(username_key=username_key(username))
+
+
+class UserManager(BaseUserManager.from_queryset(UserQuerySet)):
+    use_in_migrations = True
+
+    def get_by_natural_key(self, username):
+        return self.live().get(username_key=username_key(username))
 
     def for_login(self, identifier: str):
         """The live account an email-or-username identifier names, or None.

@@ -245,7 +245,15 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     @property
     def is_deleted(self) -> bool:
+        """Soft-deleted: kept for staff to restore, gone to the outside."""
         return self.deleted_at is not None
+
+    @property
+    def is_usable(self) -> bool:
+        """Whether the account may sign in, receive links and keep its sessions:
+        active and not soft-deleted (UserQuerySet.usable is the same rule in SQL).
+        """
+        return self.is_active and not self.is_deleted
 
     @property
     def api_rate_per_minute(self) -> int | None:

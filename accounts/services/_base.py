@@ -108,7 +108,7 @@ def _user_for_link(uid: str, token: str, generator, lock: bool = False) -> User:
     except (TypeError, ValueError, OverflowError, UnicodeDecodeError):
         raise InvalidToken() from None
     users = User.objects.select_for_update() if lock else User.objects
-    user = users.filter(pk=pk, is_active=True, deleted_at__isnull=True).first()
+    user = users.usable().filter(pk=pk).first()
     if (
         user is None
         or not isinstance(token, str)
@@ -152,7 +152,7 @@ def _email_taken(email: str, exclude: User | None = None) -> FieldError | None:
     """Whether another live account holds this address in any spelling."""
     if not email or _keeps_own(exclude, email, "email"):
         return None
-    matches = User.objects.with_email(email).filter(deleted_at__isnull=True)
+    matches = User.objects.live().with_email(email)
     if exclude is not None:
         matches = matches.exclude(pk=exclude.pk)
     return EmailTaken() if matches.exists() else None
@@ -165,10 +165,9 @@ def _username_taken(username: str, exclude: User | None = None) -> FieldError | 
         return None
     if "\x00" in username:  # PostgreSQL text cannot hold NUL: matches nothing
         return None
-    matches = User.objects.filter(
+    matches = User.objects.live().filter(
         Q(username_key=identifiers.username_key(username))
-        | Q(username_skeleton=identifiers.username_skeleton(username)),
-        deleted_at__isnull=True,
+        | Q(username_skeleton=identifiers.username_skeleton(username))
     )
     if exclude is not None:
         matches = matches.exclude(pk=exclude.pk)
@@ -179,7 +178,7 @@ def _keeps_own(user: User | None, value: str, field: str) -> bool:
     # A live account re-submitting its own name or address (any spelling) holds
     # it already; an account that shared a key with an older one before keys
     # existed (migration 0008) must still be able to save its profile.
-    if user is None or user.deleted_at is not None:
+    if user is None or user.is_deleted:
         return False
     keeps = user.keeps_username if field == "username" else user.keeps_email
     return keeps(value)

@@ -64,11 +64,7 @@ def send_reset_link_to_address(*, email: str, client: Client = NO_CLIENT) -> boo
     """Email a reset link to the live, active account with this address, within
     its hourly cap; records the request. Returns whether a link was queued.
     Runs in the worker, behind request_password_reset."""
-    user = (
-        User.objects.with_email(email)
-        .filter(is_active=True, deleted_at__isnull=True)
-        .first()
-    )
+    user = User.objects.usable().with_email(email).first()
     if user is None or not _within_recovery_cap("password_reset", user):
         return False
     with transaction.atomic():

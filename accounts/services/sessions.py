@@ -173,8 +173,4 @@ def _decode_refresh(raw: str) -> dict:
 
 
 def _is_current(user: User, payload: dict) -> bool:
-    return (
-        user.is_active
-        and user.deleted_at is None
-        and payload.get(GENERATION_CLAIM) == user.token_generation
-    )
+    return user.is_usable and payload.get(GENERATION_CLAIM) == user.token_generation

@@ -75,7 +75,7 @@ def sign_in(
             identifier_hash=_identifier_hash(identifier),
         )
         raise InvalidCredentials()
-    if not user.is_active:
+    if not user.is_usable:
         raise InactiveAccount()
     if not may_sign_in_unverified(user):
         raise EmailNotVerified()

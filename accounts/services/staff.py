@@ -131,7 +131,7 @@ def activate_user(*, actor: User, user: User, client: Client = NO_CLIENT) -> boo
     Returns False when there was nothing to do; a deleted account needs
     restore_user instead."""
     require_may_manage(actor, user)
-    if user.is_active or user.deleted_at is not None:
+    if user.is_active or user.is_deleted:
         return False
     with transaction.atomic():
         user.is_active = True
@@ -155,7 +155,7 @@ def restore_user(*, actor: User, user: User, client: Client = NO_CLIENT) -> bool
     """Undo a soft delete: the account exists again and may sign in. Tokens from
     before the deletion stay dead. Returns False for an account not deleted."""
     require_may_manage(actor, user)
-    if user.deleted_at is None:
+    if not user.is_deleted:
         return False
     # Someone may have signed up with the address or name since the deletion.
     taken = [
@@ -191,7 +191,7 @@ def send_password_reset_link(
     """Queue a reset link as if the owner had asked for one. Returns False for an
     inactive or deleted account: its link would not work."""
     require_may_manage(actor, user)
-    if not user.is_active or user.deleted_at is not None:
+    if not user.is_usable:
         return False
     with transaction.atomic():
         _record(user, AuthEvent.Type.PASSWORD_RESET_REQUESTED, client, by=str(actor.pk))

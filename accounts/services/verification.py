@@ -48,11 +48,7 @@ def send_verification_link_to_address(
     """Email a verification link to the live, active, unverified account with
     this address, within its hourly cap. Returns whether a link was queued.
     Runs in the worker, behind resend_verification."""
-    user = (
-        User.objects.with_email(email)
-        .filter(is_active=True, deleted_at__isnull=True, email_verified=False)
-        .first()
-    )
+    user = User.objects.usable().with_email(email).filter(email_verified=False).first()
     if user is None or not _within_recovery_cap("verify_email", user):
         return False
     emails.send_verification(user)

@@ -1,5 +1,6 @@
 import pytest
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from accounts.models import User
 from accounts.tests.factories import UserFactory
@@ -112,8 +113,6 @@ def test_createsuperuser_noinput_creates_a_working_admin(monkeypatch):
 
 
 def test_live_accounts_stay_unique_while_deleted_ones_free_their_email():
-    from django.utils import timezone
-
     UserFactory(email="ada@example.com", deleted_at=timezone.now(), is_active=False)
     UserFactory(email="ada@example.com", username="ada2")
 
@@ -126,3 +125,22 @@ def test_lookups_with_a_nul_byte_find_nothing_instead_of_failing():
 
     assert User.objects.for_login("ada@example.com\x00") is None
     assert not User.objects.with_email("ada\x00@example.com").exists()
+
+
+def test_an_account_is_usable_only_while_active_and_not_deleted():
+    assert UserFactory().is_usable
+    assert not UserFactory(is_active=False).is_usable
+    deleted = UserFactory(deleted_at=timezone.now())
+    assert deleted.is_deleted
+    assert not deleted.is_usable
+
+
+def test_usable_accounts_leave_out_inactive_and_soft_deleted_ones():
+    usable = UserFactory(email="usable@example.com")
+    UserFactory(email="inactive@example.com", is_active=False)
+    UserFactory(email="gone@example.com", deleted_at=timezone.now())
+
+    assert list(User.objects.usable()) == [usable]
+    # Chains with the other lookups, in either order.
+    assert User.objects.with_email("USABLE@example.com").usable().get() == usable
+    assert not User.objects.usable().with_email("gone@example.com").exists()
