@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
 from accounts import identifiers
+from accounts.client import USER_AGENT_MAX_LENGTH
 from accounts.managers import UserManager, normalize_email, normalize_username
 from accounts.validators import validate_email_domain
 
@@ -278,7 +279,7 @@ class TokenSession(models.Model):
     expires_at = models.DateTimeField()
     revoked_at = models.DateTimeField(null=True, blank=True)
     ip = models.GenericIPAddressField(null=True, blank=True)
-    user_agent = models.CharField(max_length=400, blank=True)
+    user_agent = models.CharField(max_length=USER_AGENT_MAX_LENGTH, blank=True)
 
     class Meta:
         indexes = [
@@ -331,7 +332,7 @@ class AuthEvent(models.Model):
     type = models.CharField(max_length=40, choices=Type.choices)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     ip = models.GenericIPAddressField(null=True, blank=True)
-    user_agent = models.CharField(max_length=400, blank=True)
+    user_agent = models.CharField(max_length=USER_AGENT_MAX_LENGTH, blank=True)
     detail = models.JSONField(default=dict, blank=True)
 
     class Meta:

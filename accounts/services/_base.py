@@ -200,7 +200,7 @@ def _record(user: User | None, event: str, client: Client, **detail) -> None:
         user=user,
         type=event,
         ip=client.ip,
-        user_agent=client.user_agent[:400],
+        user_agent=client.user_agent,
         detail=detail,
     )
     security_log.info(
@@ -268,7 +268,7 @@ def _queue_recovery(kind: str, email: str, client: Client) -> None:
         kind=kind,
         email=normalize_email(email),
         ip=client.ip,
-        user_agent=client.user_agent[:400],
+        user_agent=client.user_agent,
     )
 
 

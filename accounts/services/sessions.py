@@ -51,7 +51,7 @@ def _start_session(user: User, client: Client) -> TokenPair:
         last_used_at=now,
         expires_at=expires_at,
         ip=client.ip,
-        user_agent=client.user_agent[:400],
+        user_agent=client.user_agent,
     )
     return pair
 
