@@ -6,6 +6,7 @@ from accounts.identifiers import (
     normalize_email,
     normalize_username,
     username_key,
+    username_skeleton,
 )
 
 __all__ = ["UserManager", "normalize_email", "normalize_username"]
@@ -28,10 +29,20 @@ class UserQuerySet(QuerySet):
             return self.none()
         return self.filter(email_key=email_key(email))
 
-    def with_username(self, username: str):
-        if "\x00" in (username or ""):
-            return self.none()
-        return self.filter(username_key=username_key(username))
+    def holding(self, *, emails=(), usernames=()):
+        """Accounts holding any of these addresses or names: an address in any
+        spelling; a name in any spelling, or one that only looks the same
+        (confusable skeleton: impersonation). Chain live() for "taken"."""
+        # PostgreSQL text cannot hold NUL: such a value matches nothing.
+        emails = [e for e in emails if e and "\x00" not in e]
+        usernames = [u for u in usernames if u and "\x00" not in u]
+        match = Q(pk__in=[])
+        if emails:
+            match |= Q(email_key__in=[email_key(e) for e in emails])
+        if usernames:
+            match |= Q(username_key__in=[username_key(u) for u in usernames])
+            match |= Q(username_skeleton__in=[username_skeleton(u) for u in usernames])
+        return self.filter(match)
 
 
 class UserManager(BaseUserManager.from_queryset(UserQuerySet)):

@@ -47,7 +47,7 @@ class Tier(models.Model):
         return self.name
 
 
-# Written only by the revocation services (accounts.services._base).
+# Written only by the revocation services (accounts.services.revocation).
 REVOCATION_FIELDS = ("token_generation", "revoked_sessions")
 
 

@@ -458,7 +458,7 @@ def test_import_refuses_other_file_types(tmp_path):
 
 
 def test_import_commits_batch_by_batch(tmp_path, monkeypatch):
-    monkeypatch.setattr("accounts.services.imports.IMPORT_BATCH", 2)
+    monkeypatch.setattr("accounts.services.user_import.IMPORT_BATCH", 2)
     rows = [
         {"email": f"u{i}@example.com", "username": f"u{i}", "is_active": True}
         for i in range(5)

@@ -144,3 +144,14 @@ def test_usable_accounts_leave_out_inactive_and_soft_deleted_ones():
     # Chains with the other lookups, in either order.
     assert User.objects.with_email("USABLE@example.com").usable().get() == usable
     assert not User.objects.usable().with_email("gone@example.com").exists()
+
+
+def test_holding_finds_an_address_in_any_spelling_and_a_look_alike_name():
+    ada = UserFactory(username="admin", email="ada@example.com")
+    UserFactory(username="other", email="other@example.com")
+
+    assert list(User.objects.holding(emails=["ADA@Example.com"])) == [ada]
+    # Cyrillic а: a name that only looks the same is held too (impersonation).
+    assert list(User.objects.holding(usernames=["\u0430dmin"])) == [ada]
+    assert not User.objects.holding(emails=["a\x00@example.com"]).exists()
+    assert not User.objects.holding().exists()

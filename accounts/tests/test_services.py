@@ -77,14 +77,14 @@ def test_sign_in_for_an_unknown_account_still_hashes_a_password(monkeypatch):
 
 def test_revocation_is_exact_within_the_same_second():
     user = UserFactory()
-    before = services.issue_tokens(user=user)
+    before = services.start_api_session(user=user)
 
     services.sign_out_all(user=user)
-    after = services.issue_tokens(user=user)
+    after = services.start_api_session(user=user)
 
-    assert services.refresh(refresh_token=after.refresh_token).access_token
+    assert services.rotate_refresh_token(refresh_token=after.refresh_token).access_token
     with pytest.raises(ServiceError):
-        services.refresh(refresh_token=before.refresh_token)
+        services.rotate_refresh_token(refresh_token=before.refresh_token)
 
 
 def test_sign_up_rolls_back_completely_on_a_late_failure(monkeypatch):

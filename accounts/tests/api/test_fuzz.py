@@ -42,7 +42,7 @@ def bearer(db):
     from accounts import services
     from accounts.tests.factories import UserFactory
 
-    return services.issue_tokens(user=UserFactory(is_staff=True)).access_token
+    return services.start_api_session(user=UserFactory(is_staff=True)).access_token
 
 
 @pytest.mark.django_db
