@@ -14,6 +14,13 @@ from accounts.client import USER_AGENT_MAX_LENGTH
 from accounts.managers import UserManager, normalize_email, normalize_username
 from accounts.validators import validate_email_domain
 
+# Column lengths; both doors refuse longer input with these same numbers.
+USERNAME_MAX_LENGTH = 150
+EMAIL_MAX_LENGTH = 254
+PERSONAL_NAME_MAX_LENGTH = 150
+# What signs in is an address or a username.
+IDENTIFIER_MAX_LENGTH = max(EMAIL_MAX_LENGTH, USERNAME_MAX_LENGTH)
+
 # Written by User.save() from username and email; see accounts.identifiers.
 KEY_FIELDS = {
     "username": ("username_key", "username_skeleton"),
@@ -54,11 +61,14 @@ REVOCATION_FIELDS = ("token_generation", "revoked_sessions")
 class User(AbstractBaseUser, PermissionsMixin):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     username = models.CharField(
-        max_length=150,
+        max_length=USERNAME_MAX_LENGTH,
         validators=[UnicodeUsernameValidator()],
-        help_text="150 characters or fewer. Letters, digits and @/./+/-/_ only.",
+        help_text=f"{USERNAME_MAX_LENGTH} characters or fewer. "
+        "Letters, digits and @/./+/-/_ only.",
     )
-    email = models.EmailField(max_length=254, validators=[validate_email_domain])
+    email = models.EmailField(
+        max_length=EMAIL_MAX_LENGTH, validators=[validate_email_domain]
+    )
     # Canonical keys: every uniqueness rule and every lookup goes through these,
     # so SQLite and PostgreSQL agree (their LOWER() do not). NULL only for an
     # account that already shared a key with an older one when the keys were
@@ -66,8 +76,8 @@ class User(AbstractBaseUser, PermissionsMixin):
     username_key = models.TextField(null=True, editable=False)
     username_skeleton = models.TextField(null=True, editable=False)
     email_key = models.TextField(null=True, editable=False)
-    first_name = models.CharField(max_length=150, blank=True)
-    last_name = models.CharField(max_length=150, blank=True)
+    first_name = models.CharField(max_length=PERSONAL_NAME_MAX_LENGTH, blank=True)
+    last_name = models.CharField(max_length=PERSONAL_NAME_MAX_LENGTH, blank=True)
     is_active = models.BooleanField(default=True)
     is_staff = models.BooleanField(default=False)
     date_joined = models.DateTimeField(default=timezone.now)

@@ -10,6 +10,7 @@ from django.db.models.functions import Lower
 from django.db.models.lookups import In
 
 from accounts import identifiers
+from accounts.hashers import accepted_algorithms
 from accounts.models import AuthEvent, User
 from accounts.services.account_checks import PROFILE_FIELDS, invalid_fields
 from accounts.services.audit import security_log
@@ -29,17 +30,6 @@ IMPORT_FIELDS = (
 IMPORT_FLAGS = ("is_active", "is_superuser", "email_verified")
 # Flags that grant rights: a row may set them only when the import allows it.
 IMPORT_PRIVILEGE_FLAGS = ("is_superuser",)
-# Hashes this service can verify and then upgrade to Argon2 at the next sign-in.
-
-
-IMPORTABLE_HASHERS = (
-    "argon2",
-    "pbkdf2_sha256",
-    "pbkdf2_sha1",
-    "bcrypt_sha256",
-    "bcrypt",
-)
-
 
 RAW_BCRYPT = re.compile(r"\$2[aby]\$(0[4-9]|[12][0-9]|3[01])\$[./A-Za-z0-9]{53}")
 
@@ -183,7 +173,7 @@ def _imported_hash(value) -> str:
     if RAW_BCRYPT.fullmatch(value):
         return f"bcrypt${value}"
     algorithm = value.split("$", 1)[0]
-    if algorithm not in IMPORTABLE_HASHERS:
+    if algorithm not in accepted_algorithms():
         raise ValueError("hashed_password: not a recognised password hash")
     if algorithm in ("bcrypt", "bcrypt_sha256") and not RAW_BCRYPT.fullmatch(
         value.split("$", 1)[1]

@@ -12,18 +12,13 @@ from django.core.management.base import CommandError
 from django.test import override_settings
 from django.utils import timezone
 
+from accounts.hashers import ACCEPTED_HASHERS
 from accounts.models import AuthEvent, TokenSession, User
 from accounts.tests.factories import PASSWORD, UserFactory, api_client_signed_in_as
 
 pytestmark = pytest.mark.django_db
 
-PRODUCTION_HASHERS = [
-    "accounts.hashers.Argon2PasswordHasher",
-    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
-    "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
-    "django.contrib.auth.hashers.BCryptSHA256PasswordHasher",
-    "django.contrib.auth.hashers.BCryptPasswordHasher",
-]
+PRODUCTION_HASHERS = list(ACCEPTED_HASHERS)
 OLD_PASSWORD = "an old password from the legacy system"
 
 

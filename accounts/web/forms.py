@@ -12,7 +12,13 @@ from django.views.decorators.debug import sensitive_variables
 from accounts import services
 from accounts.errors import ServiceError
 from accounts.http import client_of, device_of
-from accounts.models import User
+from accounts.models import (
+    EMAIL_MAX_LENGTH,
+    IDENTIFIER_MAX_LENGTH,
+    PERSONAL_NAME_MAX_LENGTH,
+    USERNAME_MAX_LENGTH,
+    User,
+)
 
 PASSWORD_MISMATCH = "The two passwords do not match."
 
@@ -33,7 +39,7 @@ class ServiceErrorsMixin:
 def _email_field(**kwargs) -> forms.EmailField:
     return forms.EmailField(
         label="Email",
-        max_length=254,
+        max_length=EMAIL_MAX_LENGTH,
         widget=forms.EmailInput(attrs={"autocomplete": "email"}),
         **kwargs,
     )
@@ -42,7 +48,7 @@ def _email_field(**kwargs) -> forms.EmailField:
 def _username_field() -> UsernameField:
     return UsernameField(
         label="Username",
-        max_length=150,
+        max_length=USERNAME_MAX_LENGTH,
         help_text=User._meta.get_field("username").help_text,
         widget=forms.TextInput(attrs={"autocomplete": "username"}),
     )
@@ -100,7 +106,7 @@ class SignInForm(AuthenticationForm):
 
     username = UsernameField(
         label="Email or username",
-        max_length=254,
+        max_length=IDENTIFIER_MAX_LENGTH,
         widget=forms.TextInput(attrs={"autocomplete": "username", "autofocus": True}),
     )
     password = _current_password_field()
@@ -108,10 +114,10 @@ class SignInForm(AuthenticationForm):
     def __init__(self, request=None, *args, **kwargs):
         super().__init__(request, *args, **kwargs)
         self.service_error = None
-        # AuthenticationForm caps the field at the username's 150 characters; an
-        # email address may be up to 254.
-        self.fields["username"].max_length = 254
-        self.fields["username"].widget.attrs["maxlength"] = 254
+        # AuthenticationForm caps the field at the username's length; an email
+        # address may be longer.
+        self.fields["username"].max_length = IDENTIFIER_MAX_LENGTH
+        self.fields["username"].widget.attrs["maxlength"] = IDENTIFIER_MAX_LENGTH
 
     @sensitive_variables("password")
     def clean(self):
@@ -189,13 +195,13 @@ class ProfileForm(ServiceErrorsMixin, forms.Form):
     )
     first_name = forms.CharField(
         label="First name",
-        max_length=150,
+        max_length=PERSONAL_NAME_MAX_LENGTH,
         required=False,
         widget=forms.TextInput(attrs={"autocomplete": "given-name"}),
     )
     last_name = forms.CharField(
         label="Last name",
-        max_length=150,
+        max_length=PERSONAL_NAME_MAX_LENGTH,
         required=False,
         widget=forms.TextInput(attrs={"autocomplete": "family-name"}),
     )
