@@ -26,8 +26,6 @@ class EmailOrUsernameBackend(ModelBackend):
         return None
 
     def user_can_authenticate(self, user):
-        return user.is_active and user.deleted_at is None
-
-    def get_user(self, user_id):
-        user = super().get_user(user_id)
-        return user if user is not None and user.deleted_at is None else None
+        # ModelBackend.get_user asks this too: a web session of an account
+        # deactivated or deleted since is refused on its next request.
+        return user.is_usable

@@ -6,6 +6,10 @@ it, and it imports nothing of ours, so none of them import each other through it
 
 from dataclasses import dataclass
 
+# The audit trail and the sessions list keep this much of a user agent (the
+# models' column length).
+USER_AGENT_MAX_LENGTH = 400
+
 
 @dataclass(frozen=True)
 class Client:
@@ -13,6 +17,11 @@ class Client:
 
     ip: str | None = None
     user_agent: str = ""
+
+    def __post_init__(self):
+        # Cut once here, whoever builds the value (a door, the worker, a
+        # command): a client-chosen header must fit the columns it is stored in.
+        object.__setattr__(self, "user_agent", self.user_agent[:USER_AGENT_MAX_LENGTH])
 
 
 NO_CLIENT = Client()

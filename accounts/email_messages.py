@@ -78,7 +78,7 @@ def build(
     if user is None:
         return None
     link = _link_for(notification, user)
-    if link and (not user.is_active or user.deleted_at is not None):
+    if link and not user.is_usable:
         return None
     context = {
         "user": user,

@@ -9,6 +9,7 @@ from django.views.decorators.debug import sensitive_variables
 from accounts import services
 from accounts.errors import ServiceError
 from accounts.http import client_of, device_of
+from accounts.models import IDENTIFIER_MAX_LENGTH
 
 
 def current_password_field(label="Password") -> forms.CharField:
@@ -26,7 +27,7 @@ class SignInForm(AuthenticationForm):
 
     username = UsernameField(
         label="Email or username",
-        max_length=254,
+        max_length=IDENTIFIER_MAX_LENGTH,
         widget=forms.TextInput(attrs={"autocomplete": "username", "autofocus": True}),
     )
     password = current_password_field()
@@ -34,10 +35,10 @@ class SignInForm(AuthenticationForm):
     def __init__(self, request=None, *args, **kwargs):
         super().__init__(request, *args, **kwargs)
         self.service_error = None
-        # AuthenticationForm caps the field at the username's 150 characters; an
-        # email address may be up to 254.
-        self.fields["username"].max_length = 254
-        self.fields["username"].widget.attrs["maxlength"] = 254
+        # AuthenticationForm caps the field at the username's length; an email
+        # address may be longer.
+        self.fields["username"].max_length = IDENTIFIER_MAX_LENGTH
+        self.fields["username"].widget.attrs["maxlength"] = IDENTIFIER_MAX_LENGTH
 
     @sensitive_variables("password")
     def clean(self):

@@ -1,4 +1,17 @@
 from django.contrib.auth import hashers
+from django.utils.module_loading import import_string
+
+# The formats a stored password hash may be in, strongest first. New passwords
+# get the first (settings.PASSWORD_HASHERS is this list); the others verify
+# hashes imported from other systems (services.user_import), each re-hashed with
+# the first at its next sign-in.
+ACCEPTED_HASHERS = (
+    "accounts.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
+    "django.contrib.auth.hashers.BCryptSHA256PasswordHasher",
+    "django.contrib.auth.hashers.BCryptPasswordHasher",
+)
 
 
 class Argon2PasswordHasher(hashers.Argon2PasswordHasher):
@@ -12,3 +25,10 @@ class Argon2PasswordHasher(hashers.Argon2PasswordHasher):
     time_cost = 2
     memory_cost = 19 * 1024
     parallelism = 1
+
+
+def accepted_algorithms() -> frozenset[str]:
+    """The algorithm names (a hash's prefix) of ACCEPTED_HASHERS. Read from the
+    list, not from the PASSWORD_HASHERS setting, which a test run may extend
+    with a fast hasher that production never accepts."""
+    return frozenset(import_string(path).algorithm for path in ACCEPTED_HASHERS)

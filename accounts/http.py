@@ -28,13 +28,11 @@ def client_ip(request) -> str | None:
         return None
 
 
-def user_agent(request) -> str:
-    return request.META.get("HTTP_USER_AGENT", "")[:400]
-
-
 def client_of(request) -> Client:
     """The request's origin as the plain value the services take."""
-    return Client(ip=client_ip(request), user_agent=user_agent(request))
+    return Client(
+        ip=client_ip(request), user_agent=request.META.get("HTTP_USER_AGENT", "")
+    )
 
 
 def device_of(request) -> str | None:

@@ -1,25 +1,26 @@
 from django.contrib.auth.base_user import BaseUserManager
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 
 from accounts.identifiers import (
     email_key,
     normalize_email,
     normalize_username,
     username_key,
+    username_skeleton,
 )
 
 __all__ = ["UserManager", "normalize_email", "normalize_username"]
 
 
-class UserManager(BaseUserManager):
-    use_in_migrations = True
-
-    def get_by_natural_key(self, username):
-        return self.live().get(username_key=username_key(username))
-
+class UserQuerySet(QuerySet):
     def live(self):
         """Accounts that exist to the outside: not soft-deleted."""
         return self.filter(deleted_at__isnull=True)
+
+    def usable(self):
+        """Accounts that may sign in, receive links and hold sessions: active
+        and not soft-deleted (the queryset form of User.is_usable)."""
+        return self.live().filter(is_active=True)
 
     def with_email(self, email: str):
         """Lookup by address, any spelling of it (case, IDNA forms of the domain),
@@ -28,10 +29,27 @@ class UserManager(BaseUserManager):
             return self.none()
         return self.filter(email_key=email_key(email))
 
-    def with_username(self, username: str):
-        if "\x00" in (username or ""):
-            return self.none()
-        return self.filter(username_key=username_key(username))
+    def holding(self, *, emails=(), usernames=()):
+        """Accounts holding any of these addresses or names: an address in any
+        spelling; a name in any spelling, or one that only looks the same
+        (confusable skeleton: impersonation). Chain live() for "taken"."""
+        # PostgreSQL text cannot hold NUL: such a value matches nothing.
+        emails = [e for e in emails if e and "\x00" not in e]
+        usernames = [u for u in usernames if u and "\x00" not in u]
+        match = Q(pk__in=[])
+        if emails:
+            match |= Q(email_key__in=[email_key(e) for e in emails])
+        if usernames:
+            match |= Q(username_key__in=[username_key(u) for u in usernames])
+            match |= Q(username_skeleton__in=[username_skeleton(u) for u in usernames])
+        return self.filter(match)
+
+
+class UserManager(BaseUserManager.from_queryset(UserQuerySet)):
+    use_in_migrations = True
+
+    def get_by_natural_key(self, username):
+        return self.live().get(username_key=username_key(username))
 
     def for_login(self, identifier: str):
         """The live account an email-or-username identifier names, or None.

@@ -10,8 +10,16 @@ from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
 from accounts import identifiers
+from accounts.client import USER_AGENT_MAX_LENGTH
 from accounts.managers import UserManager, normalize_email, normalize_username
 from accounts.validators import validate_email_domain
+
+# Column lengths; both doors refuse longer input with these same numbers.
+USERNAME_MAX_LENGTH = 150
+EMAIL_MAX_LENGTH = 254
+PERSONAL_NAME_MAX_LENGTH = 150
+# What signs in is an address or a username.
+IDENTIFIER_MAX_LENGTH = max(EMAIL_MAX_LENGTH, USERNAME_MAX_LENGTH)
 
 # Written by User.save() from username and email; see accounts.identifiers.
 KEY_FIELDS = {
@@ -46,18 +54,21 @@ class Tier(models.Model):
         return self.name
 
 
-# Written only by the revocation services (accounts.services._base).
+# Written only by the revocation services (accounts.services.revocation).
 REVOCATION_FIELDS = ("token_generation", "revoked_sessions")
 
 
 class User(AbstractBaseUser, PermissionsMixin):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     username = models.CharField(
-        max_length=150,
+        max_length=USERNAME_MAX_LENGTH,
         validators=[UnicodeUsernameValidator()],
-        help_text="150 characters or fewer. Letters, digits and @/./+/-/_ only.",
+        help_text=f"{USERNAME_MAX_LENGTH} characters or fewer. "
+        "Letters, digits and @/./+/-/_ only.",
     )
-    email = models.EmailField(max_length=254, validators=[validate_email_domain])
+    email = models.EmailField(
+        max_length=EMAIL_MAX_LENGTH, validators=[validate_email_domain]
+    )
     # Canonical keys: every uniqueness rule and every lookup goes through these,
     # so SQLite and PostgreSQL agree (their LOWER() do not). NULL only for an
     # account that already shared a key with an older one when the keys were
@@ -65,8 +76,8 @@ class User(AbstractBaseUser, PermissionsMixin):
     username_key = models.TextField(null=True, editable=False)
     username_skeleton = models.TextField(null=True, editable=False)
     email_key = models.TextField(null=True, editable=False)
-    first_name = models.CharField(max_length=150, blank=True)
-    last_name = models.CharField(max_length=150, blank=True)
+    first_name = models.CharField(max_length=PERSONAL_NAME_MAX_LENGTH, blank=True)
+    last_name = models.CharField(max_length=PERSONAL_NAME_MAX_LENGTH, blank=True)
     is_active = models.BooleanField(default=True)
     is_staff = models.BooleanField(default=False)
     date_joined = models.DateTimeField(default=timezone.now)
@@ -245,7 +256,15 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     @property
     def is_deleted(self) -> bool:
+        """Soft-deleted: kept for staff to restore, gone to the outside."""
         return self.deleted_at is not None
+
+    @property
+    def is_usable(self) -> bool:
+        """Whether the account may sign in, receive links and keep its sessions:
+        active and not soft-deleted (UserQuerySet.usable is the same rule in SQL).
+        """
+        return self.is_active and not self.is_deleted
 
     @property
     def api_rate_per_minute(self) -> int | None:
@@ -270,7 +289,7 @@ class TokenSession(models.Model):
     expires_at = models.DateTimeField()
     revoked_at = models.DateTimeField(null=True, blank=True)
     ip = models.GenericIPAddressField(null=True, blank=True)
-    user_agent = models.CharField(max_length=400, blank=True)
+    user_agent = models.CharField(max_length=USER_AGENT_MAX_LENGTH, blank=True)
 
     class Meta:
         indexes = [
@@ -323,7 +342,7 @@ class AuthEvent(models.Model):
     type = models.CharField(max_length=40, choices=Type.choices)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     ip = models.GenericIPAddressField(null=True, blank=True)
-    user_agent = models.CharField(max_length=400, blank=True)
+    user_agent = models.CharField(max_length=USER_AGENT_MAX_LENGTH, blank=True)
     detail = models.JSONField(default=dict, blank=True)
 
     class Meta:

@@ -94,8 +94,7 @@ def is_current(user, payload) -> bool:
     revocation without depending on clocks.
     """
     return (
-        user.is_active
-        and user.deleted_at is None
+        user.is_usable
         and payload.get(GENERATION_CLAIM) == user.token_generation
         and str(payload.get(SESSION_CLAIM)) not in (user.revoked_sessions or {})
     )

@@ -48,7 +48,7 @@ def usernames(count: int, population: int, seed_value: int = 8) -> list[str]:
 
 def mint_sessions(names: list[str]):
     """Start one API session per name, as a sign-in does after the password check
-    (services.issue_tokens), and return their token pairs."""
+    (services.start_api_session), and return their token pairs."""
     from django.db import transaction
 
     from accounts import services
@@ -62,7 +62,7 @@ def mint_sessions(names: list[str]):
     pairs = []
     with transaction.atomic():
         for name in names:
-            pairs.append(services.issue_tokens(user=users[name], client=client))
+            pairs.append(services.start_api_session(user=users[name], client=client))
     return pairs
 
 

@@ -11,6 +11,8 @@ from pathlib import Path
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
+from accounts.hashers import ACCEPTED_HASHERS
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
 
@@ -187,13 +189,8 @@ LOGIN_URL = "accounts:signin"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "home"
 
-PASSWORD_HASHERS = [
-    "accounts.hashers.Argon2PasswordHasher",
-    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
-    "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
-    "django.contrib.auth.hashers.BCryptSHA256PasswordHasher",
-    "django.contrib.auth.hashers.BCryptPasswordHasher",
-]
+# New passwords get the first; see accounts.hashers.
+PASSWORD_HASHERS = list(ACCEPTED_HASHERS)
 PASSWORD_MIN_LENGTH = _int("PASSWORD_MIN_LENGTH", 12)
 PASSWORD_MAX_LENGTH = 4096
 AUTH_PASSWORD_VALIDATORS = [
@@ -385,7 +382,8 @@ CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
 CORS_URLS_REGEX = r"^/api/.*$"
 CORS_ALLOW_CREDENTIALS = _bool("CORS_ALLOW_CREDENTIALS", False)
 
-# Oversize bodies are refused before parsing (a 4096-character password fits).
+# Oversize bodies are refused before parsing (a password of PASSWORD_MAX_LENGTH
+# characters fits).
 DATA_UPLOAD_MAX_MEMORY_SIZE = 64 * 1024
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 100
 

@@ -46,7 +46,7 @@ class DeletedFilter(admin.SimpleListFilter):
         if self.value() == "yes":
             return queryset.filter(deleted_at__isnull=False)
         if self.value() == "no":
-            return queryset.filter(deleted_at__isnull=True)
+            return queryset.live()
         return queryset
 
 

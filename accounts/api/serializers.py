@@ -1,11 +1,19 @@
 """Input shapes and output shapes of the JSON API. Rules live in accounts.services."""
 
+from django.conf import settings
 from rest_framework import serializers
 
-from accounts.models import Tier, TokenSession
+from accounts.models import (
+    EMAIL_MAX_LENGTH,
+    IDENTIFIER_MAX_LENGTH,
+    PERSONAL_NAME_MAX_LENGTH,
+    USERNAME_MAX_LENGTH,
+    Tier,
+    TokenSession,
+)
 
 PASSWORD_FIELD = {
-    "max_length": 4096,
+    "max_length": settings.PASSWORD_MAX_LENGTH,
     "trim_whitespace": False,
     "style": {"input_type": "password"},
 }
@@ -50,16 +58,20 @@ class UserSerializer(serializers.Serializer):
 
 
 class SignUpSerializer(StrictSerializer):
-    email = serializers.EmailField(max_length=254)
-    username = _text(150)
+    email = serializers.EmailField(max_length=EMAIL_MAX_LENGTH)
+    username = _text(USERNAME_MAX_LENGTH)
     password = _text(**PASSWORD_FIELD)
-    first_name = _text(150, required=False, allow_blank=True, default="")
-    last_name = _text(150, required=False, allow_blank=True, default="")
+    first_name = _text(
+        PERSONAL_NAME_MAX_LENGTH, required=False, allow_blank=True, default=""
+    )
+    last_name = _text(
+        PERSONAL_NAME_MAX_LENGTH, required=False, allow_blank=True, default=""
+    )
 
 
 class SignInSerializer(StrictSerializer):
-    email = _text(254, required=False)
-    username = _text(254, required=False)
+    email = _text(IDENTIFIER_MAX_LENGTH, required=False)
+    username = _text(IDENTIFIER_MAX_LENGTH, required=False)
     password = _text(**PASSWORD_FIELD)
 
     def validate(self, attrs):
@@ -71,8 +83,13 @@ class SignInSerializer(StrictSerializer):
         return {"identifier": identifier, "password": attrs["password"]}
 
 
+# Our refresh tokens are well under a kilobyte; the cap only keeps a hostile
+# body from reaching the JWT decoder.
+REFRESH_TOKEN_MAX_LENGTH = 4096
+
+
 class RefreshTokenSerializer(StrictSerializer):
-    refresh_token = _text(4096)
+    refresh_token = _text(REFRESH_TOKEN_MAX_LENGTH)
 
 
 class ChangePasswordSerializer(StrictSerializer):
@@ -81,7 +98,7 @@ class ChangePasswordSerializer(StrictSerializer):
 
 
 class EmailSerializer(StrictSerializer):
-    email = serializers.EmailField(max_length=254)
+    email = serializers.EmailField(max_length=EMAIL_MAX_LENGTH)
 
 
 # Link parts are checked by the service, which answers any wrong one with
@@ -101,10 +118,10 @@ class VerifyEmailSerializer(StrictSerializer):
 
 
 class UpdateProfileSerializer(StrictSerializer):
-    username = _text(150)
-    email = serializers.EmailField(max_length=254)
-    first_name = _text(150, allow_blank=True)
-    last_name = _text(150, allow_blank=True)
+    username = _text(USERNAME_MAX_LENGTH)
+    email = serializers.EmailField(max_length=EMAIL_MAX_LENGTH)
+    first_name = _text(PERSONAL_NAME_MAX_LENGTH, allow_blank=True)
+    last_name = _text(PERSONAL_NAME_MAX_LENGTH, allow_blank=True)
 
 
 class DeleteAccountSerializer(StrictSerializer):
@@ -174,11 +191,11 @@ class StaffUserSerializer(UserSerializer):
 
 
 class StaffCreateUserSerializer(StrictSerializer):
-    email = serializers.EmailField(max_length=254)
-    username = _text(150)
+    email = serializers.EmailField(max_length=EMAIL_MAX_LENGTH)
+    username = _text(USERNAME_MAX_LENGTH)
     password = _text(**PASSWORD_FIELD, required=False)
-    first_name = _text(150, required=False, allow_blank=True)
-    last_name = _text(150, required=False, allow_blank=True)
+    first_name = _text(PERSONAL_NAME_MAX_LENGTH, required=False, allow_blank=True)
+    last_name = _text(PERSONAL_NAME_MAX_LENGTH, required=False, allow_blank=True)
     is_active = serializers.BooleanField(required=False)
     is_staff = serializers.BooleanField(required=False)
     is_superuser = serializers.BooleanField(required=False)
@@ -195,7 +212,7 @@ class StaffUserQuerySerializer(StrictSerializer):
 
     ORDERINGS = ["date_joined", "username", "email", "last_login"]
 
-    search = _text(254, required=False, allow_blank=True)
+    search = _text(IDENTIFIER_MAX_LENGTH, required=False, allow_blank=True)
     is_active = serializers.BooleanField(required=False, allow_null=True, default=None)
     is_staff = serializers.BooleanField(required=False, allow_null=True, default=None)
     email_verified = serializers.BooleanField(

@@ -148,7 +148,9 @@ class RefreshApi(PublicApi):
     def post(self, request):
         """Takes a refresh token; returns a new access and a rotated refresh token."""
         data = _data(s.RefreshTokenSerializer, request)
-        return token_response(services.refresh(**data, client=client_of(request)))
+        return token_response(
+            services.rotate_refresh_token(**data, client=client_of(request))
+        )
 
 
 class SignOutApi(APIView):

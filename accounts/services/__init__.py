@@ -8,12 +8,8 @@ One module per flow; this package exports them all, so callers write
 `services.sign_in(...)` and never need to know which module holds it.
 """
 
-from accounts.services._base import (
-    NO_CLIENT,
-    PROFILE_FIELDS,
-    Client,
-    SignedIn,
-)
+from accounts.client import NO_CLIENT, Client
+from accounts.services.account_checks import PROFILE_FIELDS
 from accounts.services.authority import (
     in_staff_scope,
     may_delete,
@@ -30,18 +26,6 @@ from accounts.services.housekeeping import (
     prune_auth_events,
     purge_deleted_users,
 )
-from accounts.services.imports import (
-    FALSE_WORDS,
-    IMPORT_BATCH,
-    IMPORT_FIELDS,
-    IMPORT_FLAGS,
-    IMPORT_PRIVILEGE_FLAGS,
-    IMPORTABLE_HASHERS,
-    RAW_BCRYPT,
-    TRUE_WORDS,
-    ImportResult,
-    import_users,
-)
 from accounts.services.passwords import (
     change_password,
     check_reset_link,
@@ -55,14 +39,15 @@ from accounts.services.profile import (
 )
 from accounts.services.sessions import (
     active_sessions,
-    issue_tokens,
     record_browser_sign_out,
-    refresh,
     revoke_session,
+    rotate_refresh_token,
     sign_out,
     sign_out_all,
+    start_api_session,
 )
 from accounts.services.signin import (
+    SignedIn,
     may_sign_in_unverified,
     sign_in,
 )
@@ -86,6 +71,17 @@ from accounts.services.staff import (
     set_user_rights,
     update_user,
 )
+from accounts.services.user_import import (
+    FALSE_WORDS,
+    IMPORT_BATCH,
+    IMPORT_FIELDS,
+    IMPORT_FLAGS,
+    IMPORT_PRIVILEGE_FLAGS,
+    RAW_BCRYPT,
+    TRUE_WORDS,
+    ImportResult,
+    import_users,
+)
 from accounts.services.verification import (
     check_verification_link,
     resend_verification,
@@ -98,7 +94,6 @@ __all__ = [
     "Client",
     "FALSE_WORDS",
     "HOUSEKEEPING_BATCH",
-    "IMPORTABLE_HASHERS",
     "IMPORT_BATCH",
     "IMPORT_FIELDS",
     "IMPORT_FLAGS",
@@ -125,7 +120,6 @@ __all__ = [
     "flush_token_sessions",
     "import_users",
     "in_staff_scope",
-    "issue_tokens",
     "mark_email_verified",
     "may_delete",
     "may_grant_rights",
@@ -134,7 +128,6 @@ __all__ = [
     "prune_auth_events",
     "purge_deleted_users",
     "record_browser_sign_out",
-    "refresh",
     "request_password_reset",
     "require_may_delete",
     "require_may_grant_rights",
@@ -144,6 +137,7 @@ __all__ = [
     "restore_user",
     "revoke_session",
     "revoke_user_tokens",
+    "rotate_refresh_token",
     "save_group",
     "send_password_reset_link",
     "set_user_rights",
@@ -153,6 +147,7 @@ __all__ = [
     "sign_out",
     "sign_out_all",
     "sign_up",
+    "start_api_session",
     "update_profile",
     "update_user",
     "verify_email",

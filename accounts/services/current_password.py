@@ -7,13 +7,13 @@ import uuid
 from django.conf import settings
 
 from accounts import throttles
+from accounts.client import Client
 from accounts.errors import IncorrectPassword, SessionNotFound, SessionRevoked
 from accounts.models import User
-from accounts.services._base import Client
 from accounts.services.sessions import revoke_session
 
 
-def _check_current_password(
+def check_current_password(
     user: User,
     password: str,
     *,

@@ -6,7 +6,7 @@ from django.db import transaction
 from django.db.models import Q
 
 from accounts.models import AuthEvent, RateCounter, TokenSession, User
-from accounts.services._base import security_log
+from accounts.services.audit import security_log
 
 HOUSEKEEPING_BATCH = 1000
 

@@ -3,22 +3,18 @@
 from django.db import transaction
 
 from accounts import emails, throttles
+from accounts.client import NO_CLIENT, Client
 from accounts.errors import (
     IncorrectPassword,
 )
 from accounts.models import AuthEvent, User
-from accounts.services._base import (
-    NO_CLIENT,
-    Client,
-    _queue_recovery,
-    _record,
-    _set_password,
-    _user_for_link,
-    _validate_password,
-    _within_recovery_cap,
-)
-from accounts.services.current_password import _check_current_password
-from accounts.services.sessions import _start_session
+from accounts.services.account_checks import validate_password
+from accounts.services.audit import record
+from accounts.services.current_password import check_current_password
+from accounts.services.links import user_for_link
+from accounts.services.recovery import queue_recovery, within_recovery_cap
+from accounts.services.revocation import revoke_all_tokens
+from accounts.services.sessions import start_api_session
 from accounts.tokens import (
     TokenPair,
     password_reset_token,
@@ -37,42 +33,38 @@ def change_password(
     """Change the password. Every earlier token and session stops working;
     queues the password-changed notice. Returns fresh tokens when asked for.
     Wrong current passwords count against `session_id` (see
-    _check_current_password)."""
-    _check_current_password(
+    check_current_password)."""
+    check_current_password(
         user,
         old_password,
         session_id=session_id,
         client=client,
         error=IncorrectPassword(),
     )
-    _validate_password(new_password, user, field="new_password")
+    validate_password(new_password, user, field="new_password")
     with transaction.atomic():
         _set_password(user, new_password)
-        _record(user, AuthEvent.Type.PASSWORD_CHANGED, client)
+        record(user, AuthEvent.Type.PASSWORD_CHANGED, client)
         emails.send_password_changed(user)
-        return _start_session(user, client) if issue_tokens else None
+        return start_api_session(user=user, client=client) if issue_tokens else None
 
 
 def request_password_reset(*, email: str, client: Client = NO_CLIENT) -> None:
     """Ask for a reset link to this address. The answer and the work are the same
     whether or not an account has it; the worker sends the link
     (send_reset_link_to_address)."""
-    _queue_recovery("password_reset", email, client)
+    queue_recovery("password_reset", email, client)
 
 
 def send_reset_link_to_address(*, email: str, client: Client = NO_CLIENT) -> bool:
     """Email a reset link to the live, active account with this address, within
     its hourly cap; records the request. Returns whether a link was queued.
     Runs in the worker, behind request_password_reset."""
-    user = (
-        User.objects.with_email(email)
-        .filter(is_active=True, deleted_at__isnull=True)
-        .first()
-    )
-    if user is None or not _within_recovery_cap("password_reset", user):
+    user = User.objects.usable().with_email(email).first()
+    if user is None or not within_recovery_cap("password_reset", user):
         return False
     with transaction.atomic():
-        _record(user, AuthEvent.Type.PASSWORD_RESET_REQUESTED, client)
+        record(user, AuthEvent.Type.PASSWORD_RESET_REQUESTED, client)
         emails.send_password_reset(user)
     return True
 
@@ -88,18 +80,18 @@ def reset_password(
     throttles.hit("link", client.ip)
     # Validated before the row lock is taken: the strength estimate and the
     # optional breached-password query (up to its timeout) must not hold it.
-    _validate_password(
+    validate_password(
         new_password,
-        _user_for_link(uid, token, password_reset_token),
+        user_for_link(uid, token, password_reset_token),
         field="new_password",
     )
     with transaction.atomic():
         # The row lock makes two simultaneous uses of one link take turns, so
         # the second sees the new password hash and is refused.
-        user = _user_for_link(uid, token, password_reset_token, lock=True)
+        user = user_for_link(uid, token, password_reset_token, lock=True)
         user.email_verified = True
         _set_password(user, new_password, also=["email_verified"])
-        _record(user, AuthEvent.Type.PASSWORD_RESET_COMPLETED, client)
+        record(user, AuthEvent.Type.PASSWORD_RESET_COMPLETED, client)
         emails.send_password_changed(user)
     return user
 
@@ -110,4 +102,11 @@ def check_reset_link(*, uid: str, token: str, client: Client | None = None) -> U
     opened), so that guesses count against the per-address limit."""
     if client is not None:
         throttles.hit("link", client.ip)
-    return _user_for_link(uid, token, password_reset_token)
+    return user_for_link(uid, token, password_reset_token)
+
+
+def _set_password(user: User, password: str, also: list[str] = ()) -> None:
+    user.set_password(password)
+    user.save(update_fields=["password", *also])
+    # Whoever knew the old password may hold tokens or sessions: all die.
+    revoke_all_tokens(user)

@@ -4,23 +4,21 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts import emails
+from accounts.client import NO_CLIENT, Client
 from accounts.errors import (
     EmailTaken,
     IncorrectPassword,
     ValidationFailed,
 )
 from accounts.models import AuthEvent, User
-from accounts.services._base import (
-    NO_CLIENT,
+from accounts.services.account_checks import (
     PROFILE_FIELDS,
-    Client,
-    _email_taken,
-    _invalid_fields,
-    _record,
-    _revoke_everything,
-    _username_taken,
+    identifiers_taken,
+    invalid_fields,
 )
-from accounts.services.current_password import _check_current_password
+from accounts.services.audit import record
+from accounts.services.current_password import check_current_password
+from accounts.services.revocation import revoke_all_tokens
 
 
 def update_profile(*, user: User, client: Client = NO_CLIENT, **changes) -> User:
@@ -39,15 +37,15 @@ def update_profile(*, user: User, client: Client = NO_CLIENT, **changes) -> User
         setattr(user, name, value)
     user.clean()
     email_changed = user.email != old_email
-    errors = _invalid_fields(user, list(changes))
+    errors = invalid_fields(user, list(changes))
     if errors:
         user.refresh_from_db()
         raise ValidationFailed.merge(*errors)
-    if "email" in changes:
-        errors.append(_email_taken(user.email, exclude=user))
-    if "username" in changes:
-        errors.append(_username_taken(user.username, exclude=user))
-    errors = [e for e in errors if e]
+    errors = identifiers_taken(
+        email=user.email if "email" in changes else None,
+        username=user.username if "username" in changes else None,
+        exclude=user,
+    )
     if errors:
         user.refresh_from_db()
         raise ValidationFailed.merge(*errors)
@@ -57,26 +55,19 @@ def update_profile(*, user: User, client: Client = NO_CLIENT, **changes) -> User
         with transaction.atomic():
             user.save(update_fields=[*changes, "email_verified"])
             if email_changed:
-                _record(user, AuthEvent.Type.EMAIL_CHANGED, client)
+                record(user, AuthEvent.Type.EMAIL_CHANGED, client)
                 emails.send_verification(user)
                 emails.send_email_changed(user, old_email=old_email)
             elif changes:
-                _record(
+                record(
                     user, AuthEvent.Type.PROFILE_UPDATED, client, fields=sorted(changes)
                 )
     except IntegrityError:
         user.refresh_from_db()
-        raise ValidationFailed.merge(
-            *[
-                e
-                for e in (
-                    _email_taken(changes.get("email", ""), exclude=user),
-                    _username_taken(changes.get("username", ""), exclude=user),
-                )
-                if e
-            ]
-            or [EmailTaken()]
-        ) from None
+        taken = identifiers_taken(
+            email=changes.get("email"), username=changes.get("username"), exclude=user
+        )
+        raise ValidationFailed.merge(*(taken or [EmailTaken()])) from None
     return user
 
 
@@ -89,8 +80,8 @@ def delete_account(
 ) -> None:
     """Soft-delete the account after the password confirms it: it is deactivated,
     every token and session dies, and to the outside it no longer exists.
-    Wrong passwords count against `session_id` (see _check_current_password)."""
-    _check_current_password(
+    Wrong passwords count against `session_id` (see check_current_password)."""
+    check_current_password(
         user,
         password,
         session_id=session_id,
@@ -101,5 +92,5 @@ def delete_account(
         user.deleted_at = timezone.now()
         user.is_active = False
         user.save(update_fields=["deleted_at", "is_active"])
-        _revoke_everything(user)
-        _record(user, AuthEvent.Type.ACCOUNT_DELETED, client)
+        revoke_all_tokens(user)
+        record(user, AuthEvent.Type.ACCOUNT_DELETED, client)

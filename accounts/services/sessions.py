@@ -9,6 +9,7 @@ from django.utils import timezone
 from rest_framework_simplejwt.exceptions import TokenError
 
 from accounts import throttles
+from accounts.client import NO_CLIENT, Client
 from accounts.errors import (
     InvalidRefreshToken,
     NotYourToken,
@@ -16,13 +17,8 @@ from accounts.errors import (
     SessionNotFound,
 )
 from accounts.models import AuthEvent, TokenSession, User
-from accounts.services._base import (
-    NO_CLIENT,
-    Client,
-    _record,
-    _revoke_everything,
-    _revoke_session_tokens,
-)
+from accounts.services.audit import record
+from accounts.services.revocation import revoke_all_tokens, revoke_session_tokens
 from accounts.tokens import (
     SESSION_CLAIM,
     RefreshToken,
@@ -32,13 +28,10 @@ from accounts.tokens import (
 )
 
 
-def issue_tokens(*, user: User, client: Client = NO_CLIENT) -> TokenPair:
-    """Start a new API session for an already authenticated user."""
-    with transaction.atomic():
-        return _start_session(user, client)
-
-
-def _start_session(user: User, client: Client) -> TokenPair:
+def start_api_session(*, user: User, client: Client = NO_CLIENT) -> TokenPair:
+    """Start a new API session for an already authenticated user: its first
+    token pair. One insert, so it needs no transaction of its own; sign-in,
+    sign-up and change-password call it inside theirs."""
     session_id = str(uuid.uuid4())
     now = timezone.now()
     expires_at = _session_end(created_at=now, now=now)
@@ -51,7 +44,7 @@ def _start_session(user: User, client: Client) -> TokenPair:
         last_used_at=now,
         expires_at=expires_at,
         ip=client.ip,
-        user_agent=client.user_agent[:400],
+        user_agent=client.user_agent,
     )
     return pair
 
@@ -66,7 +59,9 @@ def _session_end(*, created_at: datetime, now: datetime) -> datetime:
     )
 
 
-def refresh(*, refresh_token: str, client: Client = NO_CLIENT) -> TokenPair:
+def rotate_refresh_token(
+    *, refresh_token: str, client: Client = NO_CLIENT
+) -> TokenPair:
     """Rotate a refresh token: the presented one stops working.
 
     Presenting a token that was already rotated means two parties hold it (theft):
@@ -92,8 +87,8 @@ def refresh(*, refresh_token: str, client: Client = NO_CLIENT) -> TokenPair:
         if not is_current(user, payload):
             raise InvalidRefreshToken()
         if payload["jti"] != session.refresh_jti:
-            _revoke_everything(user)
-            _record(user, AuthEvent.Type.TOKEN_REUSE, client, session=str(session.pk))
+            revoke_all_tokens(user)
+            record(user, AuthEvent.Type.TOKEN_REUSE, client, session=str(session.pk))
             reused_by = user
         else:
             now = timezone.now()
@@ -122,22 +117,22 @@ def sign_out(*, user: User, refresh_token: str, client: Client = NO_CLIENT) -> N
             pk=session_id, user=user, revoked_at__isnull=True
         ).update(revoked_at=timezone.now())
         if revoked:
-            _revoke_session_tokens(user, session_id)
-            _record(user, AuthEvent.Type.SIGNOUT, client)
+            revoke_session_tokens(user, session_id)
+            record(user, AuthEvent.Type.SIGNOUT, client)
 
 
 def record_browser_sign_out(*, user: User, client: Client = NO_CLIENT) -> None:
     """A browser session ended by its owner. Django ends the session itself;
     this puts the sign-out in the audit trail beside the API's, so the security
     page shows where the account stopped being used as well as where it began."""
-    _record(user, AuthEvent.Type.SIGNOUT, client, door="web")
+    record(user, AuthEvent.Type.SIGNOUT, client, door="web")
 
 
 def sign_out_all(*, user: User, client: Client = NO_CLIENT) -> None:
     """Revoke every token and session of the user, web sessions included."""
     with transaction.atomic():
-        _revoke_everything(user)
-        _record(user, AuthEvent.Type.SIGNOUT_ALL, client)
+        revoke_all_tokens(user)
+        record(user, AuthEvent.Type.SIGNOUT_ALL, client)
 
 
 def active_sessions(*, user: User):
@@ -161,8 +156,8 @@ def revoke_session(*, user: User, session_id, client: Client = NO_CLIENT) -> Non
         )
         if not revoked:
             raise SessionNotFound()
-        _revoke_session_tokens(user, session_id)
-        _record(user, AuthEvent.Type.SESSION_REVOKED, client, session=str(session_id))
+        revoke_session_tokens(user, session_id)
+        record(user, AuthEvent.Type.SESSION_REVOKED, client, session=str(session_id))
 
 
 def _decode_refresh(raw: str) -> dict:

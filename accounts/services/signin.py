@@ -1,11 +1,15 @@
 """Checking credentials."""
 
+import hashlib
+from dataclasses import dataclass
+
 from django.conf import settings
 from django.contrib.auth import authenticate
 from django.db import transaction
 from django.utils import timezone
 
 from accounts import devices, throttles
+from accounts.client import NO_CLIENT, Client
 from accounts.errors import (
     EmailNotVerified,
     InactiveAccount,
@@ -14,15 +18,15 @@ from accounts.errors import (
 )
 from accounts.managers import normalize_username
 from accounts.models import AuthEvent, User
-from accounts.services._base import (
-    NO_CLIENT,
-    Client,
-    SignedIn,
-    _identifier_hash,
-    _record,
-    security_log,
-)
-from accounts.services.sessions import _start_session
+from accounts.services.audit import record, security_log
+from accounts.services.sessions import start_api_session
+from accounts.tokens import TokenPair
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    user: User
+    tokens: TokenPair | None
 
 
 def may_sign_in_unverified(user: User) -> bool:
@@ -68,14 +72,14 @@ def sign_in(
     if user is None:
         throttles.record_failure(subject, client.ip)
         throttles.record_slowdown_failure(throttles.PASSWORD_FAILURES, subject)
-        _record(
+        record(
             None,
             AuthEvent.Type.SIGNIN_FAILED,
             client,
             identifier_hash=_identifier_hash(identifier),
         )
         raise InvalidCredentials()
-    if not user.is_active:
+    if not user.is_usable:
         raise InactiveAccount()
     if not may_sign_in_unverified(user):
         raise EmailNotVerified()
@@ -84,8 +88,8 @@ def sign_in(
         user.last_login = timezone.now()
         # (An outdated password hash was already upgraded by check_password.)
         user.save(update_fields=["last_login"])
-        _record(user, AuthEvent.Type.SIGNIN_SUCCEEDED, client)
-        tokens = _start_session(user, client) if issue_tokens else None
+        record(user, AuthEvent.Type.SIGNIN_SUCCEEDED, client)
+        tokens = start_api_session(user=user, client=client) if issue_tokens else None
     return SignedIn(user=user, tokens=tokens)
 
 
@@ -97,3 +101,14 @@ def _throttle_subject(identifier: str, account: User | None) -> str:
     if account is not None:
         return f"account:{account.pk}"
     return "identifier:" + normalize_username(identifier or "").lower()
+
+
+def _identifier_hash(identifier: str) -> str:
+    # Failed sign-ins are logged without the identifier itself (it may be a
+    # password typed into the wrong field); a keyed hash still correlates them.
+    digest = hashlib.blake2b(
+        (identifier or "").strip().lower().encode(),
+        key=settings.SECRET_KEY.encode()[:64],
+        digest_size=8,
+    )
+    return digest.hexdigest()

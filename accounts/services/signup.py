@@ -3,17 +3,12 @@
 from django.db import transaction
 
 from accounts import emails, throttles
+from accounts.client import NO_CLIENT, Client
 from accounts.models import AuthEvent, User
-from accounts.services._base import (
-    NO_CLIENT,
-    Client,
-    SignedIn,
-    _insert_account,
-    _prepare_account,
-    _record,
-)
-from accounts.services.sessions import _start_session
-from accounts.services.signin import may_sign_in_unverified
+from accounts.services.account_checks import insert_account, prepare_account
+from accounts.services.audit import record
+from accounts.services.sessions import start_api_session
+from accounts.services.signin import SignedIn, may_sign_in_unverified
 
 
 def sign_up(
@@ -33,12 +28,12 @@ def sign_up(
     user = User(
         email=email, username=username, first_name=first_name, last_name=last_name
     )
-    _prepare_account(user, password)
+    prepare_account(user, password)
     with transaction.atomic():
-        _insert_account(user)
-        _record(user, AuthEvent.Type.SIGNUP, client)
+        insert_account(user)
+        record(user, AuthEvent.Type.SIGNUP, client)
         emails.send_welcome(user)
         tokens = None
         if issue_tokens and may_sign_in_unverified(user):
-            tokens = _start_session(user, client)
+            tokens = start_api_session(user=user, client=client)
     return SignedIn(user=user, tokens=tokens)

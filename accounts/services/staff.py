@@ -4,26 +4,23 @@ from django.contrib.auth.models import Group, Permission
 from django.db import transaction
 
 from accounts import emails
+from accounts.client import NO_CLIENT, Client
 from accounts.errors import ValidationFailed
 from accounts.models import AuthEvent, User
-from accounts.services._base import (
-    NO_CLIENT,
+from accounts.services.account_checks import (
     PROFILE_FIELDS,
-    Client,
-    _email_taken,
-    _insert_account,
-    _prepare_account,
-    _record,
-    _revoke_everything,
-    _username_taken,
-    security_log,
+    identifiers_taken,
+    insert_account,
+    prepare_account,
 )
+from accounts.services.audit import record, security_log
 from accounts.services.authority import (
     require_may_delete,
     require_may_grant_rights,
     require_may_manage,
 )
 from accounts.services.profile import update_profile
+from accounts.services.revocation import revoke_all_tokens
 
 STAFF_FIELDS = (
     *PROFILE_FIELDS,
@@ -64,10 +61,10 @@ def add_user(
         actor, [name for name in STAFF_SCOPE_FLAGS if getattr(user, name)]
     )
     # No password: an unusable one, and the owner sets theirs from the link.
-    _prepare_account(user, password or None)
+    prepare_account(user, password or None)
     with transaction.atomic():
-        _insert_account(user)
-        _record(user, AuthEvent.Type.SIGNUP, client, created_by=str(actor.pk))
+        insert_account(user)
+        record(user, AuthEvent.Type.SIGNUP, client, created_by=str(actor.pk))
         if not password:
             emails.send_set_password(user)
     return user
@@ -100,10 +97,10 @@ def update_user(
                 setattr(user, name, value)
             user.save(update_fields=list(flags))
         if deactivating:
-            _revoke_everything(user)
-            _record(user, AuthEvent.Type.ACCOUNT_DEACTIVATED, client, by=str(actor.pk))
+            revoke_all_tokens(user)
+            record(user, AuthEvent.Type.ACCOUNT_DEACTIVATED, client, by=str(actor.pk))
         elif activating:
-            _record(user, AuthEvent.Type.ACCOUNT_ACTIVATED, client, by=str(actor.pk))
+            record(user, AuthEvent.Type.ACCOUNT_ACTIVATED, client, by=str(actor.pk))
         if granted or revoked:
             _record_rights(user, actor, client, granted, revoked)
     return user
@@ -131,12 +128,12 @@ def activate_user(*, actor: User, user: User, client: Client = NO_CLIENT) -> boo
     Returns False when there was nothing to do; a deleted account needs
     restore_user instead."""
     require_may_manage(actor, user)
-    if user.is_active or user.deleted_at is not None:
+    if user.is_active or user.is_deleted:
         return False
     with transaction.atomic():
         user.is_active = True
         user.save(update_fields=["is_active"])
-        _record(user, AuthEvent.Type.ACCOUNT_ACTIVATED, client, by=str(actor.pk))
+        record(user, AuthEvent.Type.ACCOUNT_ACTIVATED, client, by=str(actor.pk))
     return True
 
 
@@ -147,32 +144,25 @@ def deactivate_user(*, actor: User, user: User, client: Client = NO_CLIENT) -> N
     with transaction.atomic():
         user.is_active = False
         user.save(update_fields=["is_active"])
-        _revoke_everything(user)
-        _record(user, AuthEvent.Type.ACCOUNT_DEACTIVATED, client, by=str(actor.pk))
+        revoke_all_tokens(user)
+        record(user, AuthEvent.Type.ACCOUNT_DEACTIVATED, client, by=str(actor.pk))
 
 
 def restore_user(*, actor: User, user: User, client: Client = NO_CLIENT) -> bool:
     """Undo a soft delete: the account exists again and may sign in. Tokens from
     before the deletion stay dead. Returns False for an account not deleted."""
     require_may_manage(actor, user)
-    if user.deleted_at is None:
+    if not user.is_deleted:
         return False
     # Someone may have signed up with the address or name since the deletion.
-    taken = [
-        e
-        for e in (
-            _email_taken(user.email, exclude=user),
-            _username_taken(user.username, exclude=user),
-        )
-        if e
-    ]
+    taken = identifiers_taken(email=user.email, username=user.username, exclude=user)
     if taken:
         raise ValidationFailed.merge(*taken)
     with transaction.atomic():
         user.deleted_at = None
         user.is_active = True
         user.save(update_fields=["deleted_at", "is_active"])
-        _record(user, AuthEvent.Type.ACCOUNT_RESTORED, client, by=str(actor.pk))
+        record(user, AuthEvent.Type.ACCOUNT_RESTORED, client, by=str(actor.pk))
     return True
 
 
@@ -181,8 +171,8 @@ def revoke_user_tokens(*, actor: User, user: User, client: Client = NO_CLIENT) -
     leaked token): every token and web session dies."""
     require_may_manage(actor, user)
     with transaction.atomic():
-        _revoke_everything(user)
-        _record(user, AuthEvent.Type.SIGNOUT_ALL, client, by=str(actor.pk))
+        revoke_all_tokens(user)
+        record(user, AuthEvent.Type.SIGNOUT_ALL, client, by=str(actor.pk))
 
 
 def send_password_reset_link(
@@ -191,10 +181,10 @@ def send_password_reset_link(
     """Queue a reset link as if the owner had asked for one. Returns False for an
     inactive or deleted account: its link would not work."""
     require_may_manage(actor, user)
-    if not user.is_active or user.deleted_at is not None:
+    if not user.is_usable:
         return False
     with transaction.atomic():
-        _record(user, AuthEvent.Type.PASSWORD_RESET_REQUESTED, client, by=str(actor.pk))
+        record(user, AuthEvent.Type.PASSWORD_RESET_REQUESTED, client, by=str(actor.pk))
         emails.send_password_reset(user)
     return True
 
@@ -208,7 +198,7 @@ def mark_email_verified(*, actor: User, user: User, client: Client = NO_CLIENT) 
     with transaction.atomic():
         user.email_verified = True
         user.save(update_fields=["email_verified"])
-        _record(user, AuthEvent.Type.EMAIL_VERIFIED, client, by=str(actor.pk))
+        record(user, AuthEvent.Type.EMAIL_VERIFIED, client, by=str(actor.pk))
     return True
 
 
@@ -294,7 +284,7 @@ def _permission_labels(permissions) -> set[str]:
 
 
 def _record_rights(user: User, actor: User, client: Client, granted, revoked) -> None:
-    _record(
+    record(
         user,
         AuthEvent.Type.PERMISSIONS_CHANGED,
         client,
@@ -308,7 +298,7 @@ def _record_group(
     group: Group, actor: User, client: Client, granted, revoked, **detail
 ) -> None:
     # Not tied to one account: a group's rights are those of all its members.
-    _record(
+    record(
         None,
         AuthEvent.Type.GROUP_CHANGED,
         client,

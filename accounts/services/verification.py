@@ -3,15 +3,11 @@
 from django.db import transaction
 
 from accounts import emails, throttles
+from accounts.client import NO_CLIENT, Client
 from accounts.models import AuthEvent, User
-from accounts.services._base import (
-    NO_CLIENT,
-    Client,
-    _queue_recovery,
-    _record,
-    _user_for_link,
-    _within_recovery_cap,
-)
+from accounts.services.audit import record
+from accounts.services.links import user_for_link
+from accounts.services.recovery import queue_recovery, within_recovery_cap
 from accounts.tokens import (
     email_verification_token,
 )
@@ -22,24 +18,24 @@ def verify_email(*, uid: str, token: str, client: Client = NO_CLIENT) -> User:
     was sent to. Tries are limited per address, like reset links."""
     throttles.hit("link", client.ip)
     with transaction.atomic():
-        user = _user_for_link(uid, token, email_verification_token, lock=True)
+        user = user_for_link(uid, token, email_verification_token, lock=True)
         user.email_verified = True
         user.save(update_fields=["email_verified"])
-        _record(user, AuthEvent.Type.EMAIL_VERIFIED, client)
+        record(user, AuthEvent.Type.EMAIL_VERIFIED, client)
     return user
 
 
 def check_verification_link(*, uid: str, token: str) -> User:
     """The account a verification link is for, without using it (for the page
     that shows the confirm button)."""
-    return _user_for_link(uid, token, email_verification_token)
+    return user_for_link(uid, token, email_verification_token)
 
 
 def resend_verification(*, email: str, client: Client = NO_CLIENT) -> None:
     """Ask for a new verification link to this address. The answer and the work
     are the same whatever the account; the worker sends the link
     (send_verification_link_to_address)."""
-    _queue_recovery("verify_email", email, client)
+    queue_recovery("verify_email", email, client)
 
 
 def send_verification_link_to_address(
@@ -48,12 +44,8 @@ def send_verification_link_to_address(
     """Email a verification link to the live, active, unverified account with
     this address, within its hourly cap. Returns whether a link was queued.
     Runs in the worker, behind resend_verification."""
-    user = (
-        User.objects.with_email(email)
-        .filter(is_active=True, deleted_at__isnull=True, email_verified=False)
-        .first()
-    )
-    if user is None or not _within_recovery_cap("verify_email", user):
+    user = User.objects.usable().with_email(email).filter(email_verified=False).first()
+    if user is None or not within_recovery_cap("verify_email", user):
         return False
     emails.send_verification(user)
     return True

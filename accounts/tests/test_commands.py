@@ -12,18 +12,13 @@ from django.core.management.base import CommandError
 from django.test import override_settings
 from django.utils import timezone
 
+from accounts.hashers import ACCEPTED_HASHERS
 from accounts.models import AuthEvent, RateCounter, TokenSession, User
 from accounts.tests.factories import PASSWORD, UserFactory, api_client_signed_in_as
 
 pytestmark = pytest.mark.django_db
 
-PRODUCTION_HASHERS = [
-    "accounts.hashers.Argon2PasswordHasher",
-    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
-    "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
-    "django.contrib.auth.hashers.BCryptSHA256PasswordHasher",
-    "django.contrib.auth.hashers.BCryptPasswordHasher",
-]
+PRODUCTION_HASHERS = list(ACCEPTED_HASHERS)
 OLD_PASSWORD = "an old password from the legacy system"
 
 
@@ -457,7 +452,7 @@ def test_import_refuses_other_file_types(tmp_path):
 
 
 def test_import_commits_batch_by_batch(tmp_path, monkeypatch):
-    monkeypatch.setattr("accounts.services.imports.IMPORT_BATCH", 2)
+    monkeypatch.setattr("accounts.services.user_import.IMPORT_BATCH", 2)
     rows = [
         {"email": f"u{i}@example.com", "username": f"u{i}", "is_active": True}
         for i in range(5)

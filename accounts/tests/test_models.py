@@ -124,3 +124,33 @@ def test_lookups_with_a_nul_byte_find_nothing_instead_of_failing():
 
     assert User.objects.for_login("ada@example.com\x00") is None
     assert not User.objects.with_email("ada\x00@example.com").exists()
+
+
+def test_an_account_is_usable_only_while_active_and_not_deleted():
+    assert UserFactory().is_usable
+    assert not UserFactory(is_active=False).is_usable
+    deleted = UserFactory(deleted_at=timezone.now())
+    assert deleted.is_deleted
+    assert not deleted.is_usable
+
+
+def test_usable_accounts_leave_out_inactive_and_soft_deleted_ones():
+    usable = UserFactory(email="usable@example.com")
+    UserFactory(email="inactive@example.com", is_active=False)
+    UserFactory(email="gone@example.com", deleted_at=timezone.now())
+
+    assert list(User.objects.usable()) == [usable]
+    # Chains with the other lookups, in either order.
+    assert User.objects.with_email("USABLE@example.com").usable().get() == usable
+    assert not User.objects.usable().with_email("gone@example.com").exists()
+
+
+def test_holding_finds_an_address_in_any_spelling_and_a_look_alike_name():
+    ada = UserFactory(username="admin", email="ada@example.com")
+    UserFactory(username="other", email="other@example.com")
+
+    assert list(User.objects.holding(emails=["ADA@Example.com"])) == [ada]
+    # Cyrillic а: a name that only looks the same is held too (impersonation).
+    assert list(User.objects.holding(usernames=["\u0430dmin"])) == [ada]
+    assert not User.objects.holding(emails=["a\x00@example.com"]).exists()
+    assert not User.objects.holding().exists()

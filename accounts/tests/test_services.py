@@ -8,7 +8,7 @@ from accounts.errors import (
     ServiceError,
     ValidationFailed,
 )
-from accounts.models import AuthEvent, User
+from accounts.models import AuthEvent, TokenSession, User
 from accounts.tests.factories import PASSWORD, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -32,6 +32,23 @@ def test_sign_up_records_the_event_with_the_client():
         "192.0.2.10",
         "pytest",
     )
+
+
+def test_a_long_user_agent_is_stored_cut_to_the_length_of_its_columns():
+    long_agent = services.Client(ip="192.0.2.10", user_agent="a" * 1000)
+    user = UserFactory()
+
+    result = services.sign_in(
+        identifier=user.username,
+        password=PASSWORD,
+        client=long_agent,
+        issue_tokens=True,
+    )
+
+    event = AuthEvent.objects.get(user=result.user, type="signin_succeeded")
+    session = TokenSession.objects.get(user=result.user)
+    assert len(event.user_agent) == AuthEvent._meta.get_field("user_agent").max_length
+    assert session.user_agent == event.user_agent
 
 
 def test_sign_in_failure_logs_a_keyed_hash_not_the_identifier():
@@ -60,14 +77,14 @@ def test_sign_in_for_an_unknown_account_still_hashes_a_password(monkeypatch):
 
 def test_revocation_is_exact_within_the_same_second():
     user = UserFactory()
-    before = services.issue_tokens(user=user)
+    before = services.start_api_session(user=user)
 
     services.sign_out_all(user=user)
-    after = services.issue_tokens(user=user)
+    after = services.start_api_session(user=user)
 
-    assert services.refresh(refresh_token=after.refresh_token).access_token
+    assert services.rotate_refresh_token(refresh_token=after.refresh_token).access_token
     with pytest.raises(ServiceError):
-        services.refresh(refresh_token=before.refresh_token)
+        services.rotate_refresh_token(refresh_token=before.refresh_token)
 
 
 def test_sign_up_rolls_back_completely_on_a_late_failure(monkeypatch):

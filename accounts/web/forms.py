@@ -10,7 +10,12 @@ from django.core.exceptions import ValidationError
 
 from accounts.errors import ServiceError
 from accounts.forms import current_password_field
-from accounts.models import User
+from accounts.models import (
+    EMAIL_MAX_LENGTH,
+    PERSONAL_NAME_MAX_LENGTH,
+    USERNAME_MAX_LENGTH,
+    User,
+)
 
 PASSWORD_MISMATCH = "The two passwords do not match."
 
@@ -31,7 +36,7 @@ class ServiceErrorsMixin:
 def _email_field(**kwargs) -> forms.EmailField:
     return forms.EmailField(
         label="Email",
-        max_length=254,
+        max_length=EMAIL_MAX_LENGTH,
         widget=forms.EmailInput(attrs={"autocomplete": "email"}),
         **kwargs,
     )
@@ -40,7 +45,7 @@ def _email_field(**kwargs) -> forms.EmailField:
 def _username_field() -> UsernameField:
     return UsernameField(
         label="Username",
-        max_length=150,
+        max_length=USERNAME_MAX_LENGTH,
         help_text=User._meta.get_field("username").help_text,
         widget=forms.TextInput(attrs={"autocomplete": "username"}),
     )
@@ -122,13 +127,13 @@ class ProfileForm(ServiceErrorsMixin, forms.Form):
     )
     first_name = forms.CharField(
         label="First name",
-        max_length=150,
+        max_length=PERSONAL_NAME_MAX_LENGTH,
         required=False,
         widget=forms.TextInput(attrs={"autocomplete": "given-name"}),
     )
     last_name = forms.CharField(
         label="Last name",
-        max_length=150,
+        max_length=PERSONAL_NAME_MAX_LENGTH,
         required=False,
         widget=forms.TextInput(attrs={"autocomplete": "family-name"}),
     )

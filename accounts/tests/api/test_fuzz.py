@@ -42,7 +42,7 @@ def _in_process(settings):
 
 @pytest.fixture
 def bearer(db):
-    return services.issue_tokens(user=UserFactory(is_staff=True)).access_token
+    return services.start_api_session(user=UserFactory(is_staff=True)).access_token
 
 
 @pytest.mark.django_db

@@ -78,7 +78,7 @@ def test_deleting_the_account(page, snap, account, password):
 
 
 def test_revoking_an_api_session_on_the_security_page(page, snap, account, password):
-    services.issue_tokens(
+    services.start_api_session(
         user=account,
         client=services.Client(
             ip="203.0.113.7",
@@ -86,7 +86,7 @@ def test_revoking_an_api_session_on_the_security_page(page, snap, account, passw
             "(KHTML, like Gecko) Chrome/126.0 Safari/537.36",
         ),
     )
-    services.issue_tokens(
+    services.start_api_session(
         user=account,
         client=services.Client(ip="198.51.100.2", user_agent="ada-cli/1.2"),
     )
@@ -105,7 +105,7 @@ def test_revoking_an_api_session_on_the_security_page(page, snap, account, passw
 
 
 def test_signing_out_everywhere(page, account, password):
-    services.issue_tokens(user=account)
+    services.start_api_session(user=account)
     sign_in(page, "ada", password)
     page.goto("/accounts/security/")
 

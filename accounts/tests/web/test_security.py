@@ -77,7 +77,7 @@ def test_revoking_a_session_kills_its_refresh_token(signed_in_client, user, toke
 
 def test_revoking_another_users_session_changes_nothing(signed_in_client, db):
     other = UserFactory()
-    services.issue_tokens(user=other)
+    services.start_api_session(user=other)
     session = TokenSession.objects.get(user=other)
 
     response = signed_in_client.post(
@@ -127,7 +127,7 @@ def test_sign_out_everywhere_revokes_tokens_and_every_browser(
 
 
 def test_security_page_names_devices_in_words(signed_in_client, user):
-    services.issue_tokens(
+    services.start_api_session(
         user=user,
         client=services.Client(
             ip="203.0.113.7",

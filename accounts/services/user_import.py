@@ -6,13 +6,14 @@ from dataclasses import dataclass
 
 from django.contrib.auth.hashers import get_hasher
 from django.db import IntegrityError, transaction
-from django.db.models import Q
 from django.db.models.functions import Lower
 from django.db.models.lookups import In
 
 from accounts import identifiers
+from accounts.hashers import accepted_algorithms
 from accounts.models import AuthEvent, User
-from accounts.services._base import PROFILE_FIELDS, _invalid_fields, security_log
+from accounts.services.account_checks import PROFILE_FIELDS, invalid_fields
+from accounts.services.audit import security_log
 
 IMPORT_BATCH = 1000
 
@@ -29,17 +30,6 @@ IMPORT_FIELDS = (
 IMPORT_FLAGS = ("is_active", "is_superuser", "email_verified")
 # Flags that grant rights: a row may set them only when the import allows it.
 IMPORT_PRIVILEGE_FLAGS = ("is_superuser",)
-# Hashes this service can verify and then upgrade to Argon2 at the next sign-in.
-
-
-IMPORTABLE_HASHERS = (
-    "argon2",
-    "pbkdf2_sha256",
-    "pbkdf2_sha1",
-    "bcrypt_sha256",
-    "bcrypt",
-)
-
 
 RAW_BCRYPT = re.compile(r"\$2[aby]\$(0[4-9]|[12][0-9]|3[01])\$[./A-Za-z0-9]{53}")
 
@@ -154,7 +144,7 @@ def _import_row(line: int, raw: dict, *, allow_privileges: bool) -> _ImportRow:
         given["password"] = _imported_hash(hashed)
     user = User(**{name: given[name] for name in PROFILE_FIELDS if name in given})
     user.clean()
-    errors = _invalid_fields(user, [name for name in PROFILE_FIELDS if name in given])
+    errors = invalid_fields(user, [name for name in PROFILE_FIELDS if name in given])
     if errors:
         first = errors[0]
         raise ValueError(f"{first.field}: {first.message}")
@@ -183,7 +173,7 @@ def _imported_hash(value) -> str:
     if RAW_BCRYPT.fullmatch(value):
         return f"bcrypt${value}"
     algorithm = value.split("$", 1)[0]
-    if algorithm not in IMPORTABLE_HASHERS:
+    if algorithm not in accepted_algorithms():
         raise ValueError("hashed_password: not a recognised password hash")
     if algorithm in ("bcrypt", "bcrypt_sha256") and not RAW_BCRYPT.fullmatch(
         value.split("$", 1)[1]
@@ -251,15 +241,14 @@ def _write_imported(rows: list[_ImportRow]) -> tuple[int, list, list]:
     ).values_list("email", "deleted_at"):
         key = identifiers.email_key(email)
         only_deleted[key] = only_deleted.get(key, True) and deleted_at is not None
-    keys = [identifiers.email_key(r.user.email) for r in rows]
     for key in (
         User.objects.live()
-        .filter(email_key__in=keys)
+        .holding(emails=[r.user.email for r in rows])
         .values_list("email_key", flat=True)
     ):
         only_deleted[key] = False
-    # The same rule as a sign-up: a name is taken by any spelling of it and by
-    # any name that looks the same (confusable skeleton).
+    # The same rule as a sign-up (UserQuerySet.holding): a name is taken by any
+    # spelling of it and by any name that looks the same (confusable skeleton).
     names = {
         row.line: (
             identifiers.username_key(row.user.username),
@@ -270,10 +259,7 @@ def _write_imported(rows: list[_ImportRow]) -> tuple[int, list, list]:
     username_taken = set()
     for key, skeleton in (
         User.objects.live()
-        .filter(
-            Q(username_key__in=[key for key, _ in names.values()])
-            | Q(username_skeleton__in=[skeleton for _, skeleton in names.values()])
-        )
+        .holding(usernames=[r.user.username for r in rows])
         .values_list("username_key", "username_skeleton")
     ):
         username_taken.update((key, skeleton))

@@ -1,0 +1,45 @@
+"""Making issued tokens and sessions stop working. Must run inside the caller's
+transaction; the model's save() never writes these fields (REVOCATION_FIELDS)."""
+
+from django.conf import settings
+from django.db.models import F
+from django.utils import timezone
+
+from accounts.models import TokenSession, User
+
+# Clocks of different servers may disagree a little; an entry outliving the
+# tokens it guards by a minute costs nothing.
+_REVOKED_SESSION_SLACK = 60
+
+
+def revoke_all_tokens(user: User) -> None:
+    """Kill every earlier token (access and refresh) and every web session.
+
+    The counter is bumped in the database (F expression), so concurrent
+    revocations never undo each other."""
+    User.objects.filter(pk=user.pk).update(token_generation=F("token_generation") + 1)
+    user.refresh_from_db(fields=["token_generation"])
+    TokenSession.objects.filter(user=user, revoked_at__isnull=True).update(
+        revoked_at=timezone.now()
+    )
+
+
+def revoke_session_tokens(user: User, session_id: str) -> None:
+    """Make the access tokens of one session fail at once (its refresh token is
+    the caller's business).
+
+    The session id goes into the user row's short list of revoked sessions,
+    which authentication reads with the row it loads anyway. The row is locked
+    while the list is rewritten, so two revocations at once keep both entries;
+    entries older than an access token's lifetime are dropped, as no token
+    they could match is still unexpired.
+    """
+    locked = User.objects.select_for_update().only("revoked_sessions").get(pk=user.pk)
+    now = int(timezone.now().timestamp())
+    oldest = now - settings.ACCESS_TOKEN_EXPIRE_MINUTES * 60 - _REVOKED_SESSION_SLACK
+    revoked = {
+        sid: at for sid, at in (locked.revoked_sessions or {}).items() if at >= oldest
+    }
+    revoked[str(session_id)] = now
+    User.objects.filter(pk=user.pk).update(revoked_sessions=revoked)
+    user.revoked_sessions = revoked
