@@ -6,6 +6,7 @@ from django.test import override_settings
 from rest_framework.test import APIClient
 
 from accounts.tests.factories import PASSWORD, UserFactory
+from accounts.tests.helpers import bearer_client, sign_in
 
 # Test-only settings for the whole run: a fast hasher (every hasher production
 # accepts stays listed, so imported hashes still verify), tasks run inline, and
@@ -58,20 +59,12 @@ def api_client():
 @pytest.fixture
 def tokens(api_client, user, password):
     """A signed-in user's token response."""
-    response = api_client.post(
-        "/api/v1/auth/signin",
-        {"email": user.email, "password": password},
-        format="json",
-    )
-    assert response.status_code == 200, response.content
-    return response.json()
+    return sign_in(user, password, client=api_client)
 
 
 @pytest.fixture
 def auth_api_client(tokens):
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {tokens['access_token']}")
-    return client
+    return bearer_client(tokens["access_token"])
 
 
 def pytest_collection_modifyitems(config, items):

@@ -8,12 +8,10 @@ from django.utils import timezone
 
 from accounts.admin import EstimatedCountPaginator
 from accounts.models import AuthEvent, Tier, TokenSession, User
-from accounts.tests.factories import PASSWORD, UserFactory, api_client_signed_in_as
+from accounts.tests.factories import PASSWORD, UserFactory
+from accounts.tests.helpers import ADMIN_TIERS, ADMIN_USERS, api_client_signed_in_as
 
 pytestmark = pytest.mark.django_db
-
-USERS = "/admin/accounts/user/"
-TIERS = "/admin/accounts/tier/"
 
 
 @pytest.fixture
@@ -42,7 +40,7 @@ def staff_client():
 
 def act(client, action, *users):
     return client.post(
-        USERS,
+        ADMIN_USERS,
         {"action": action, "_selected_action": [str(u.pk) for u in users]},
         follow=True,
     )
@@ -222,7 +220,7 @@ def test_change_form_deactivation_revokes_tokens(admin_client):
     api = api_client_signed_in_as(user)
 
     response = admin_client.post(
-        f"{USERS}{user.pk}/change/",
+        f"{ADMIN_USERS}{user.pk}/change/",
         {
             "username": user.username,
             "email": user.email,
@@ -247,7 +245,7 @@ def test_staff_who_are_not_superusers_cannot_grant_staff_or_superuser_rights(
     plain = UserFactory()
 
     response = staff_client.post(
-        f"{USERS}{plain.pk}/change/",
+        f"{ADMIN_USERS}{plain.pk}/change/",
         {
             "username": plain.username,
             "email": plain.email,
@@ -270,7 +268,7 @@ def test_changelist_with_search_renders_the_match(admin_client):
     UserFactory(username="grace", email="grace@navy.example")
     UserFactory(username="ada")
 
-    response = admin_client.get(USERS, {"q": "navy"})
+    response = admin_client.get(ADMIN_USERS, {"q": "navy"})
 
     assert response.status_code == 200
     assert [u.username for u in response.context["cl"].result_list] == ["grace"]
@@ -280,7 +278,7 @@ def test_changelist_with_search_renders_the_match(admin_client):
 def test_changelist_filtered_by_deleted_renders(admin_client):
     UserFactory(username="gone", deleted_at=timezone.now(), is_active=False)
 
-    response = admin_client.get(USERS, {"deleted": "yes"})
+    response = admin_client.get(ADMIN_USERS, {"deleted": "yes"})
 
     assert response.status_code == 200
     assert [u.username for u in response.context["cl"].result_list] == ["gone"]
@@ -291,7 +289,7 @@ def test_changelist_shows_and_filters_by_tier(admin_client):
     UserFactory(username="rich", tier=gold)
     UserFactory(username="plain")
 
-    response = admin_client.get(USERS, {"tier__id__exact": str(gold.pk)})
+    response = admin_client.get(ADMIN_USERS, {"tier__id__exact": str(gold.pk)})
 
     assert response.status_code == 200
     assert [u.username for u in response.context["cl"].result_list] == ["rich"]
@@ -302,7 +300,7 @@ def test_change_form_sets_the_tier(admin_client, user):
     gold = Tier.objects.create(name="gold", rate_limit_per_minute=1200)
 
     response = admin_client.post(
-        f"{USERS}{user.pk}/change/",
+        f"{ADMIN_USERS}{user.pk}/change/",
         {
             "username": user.username,
             "email": user.email,
@@ -320,7 +318,7 @@ def test_change_form_sets_the_tier(admin_client, user):
 
 def test_tier_admin_creates_a_tier(admin_client):
     response = admin_client.post(
-        f"{TIERS}add/", {"name": "silver", "rate_limit_per_minute": "300"}
+        f"{ADMIN_TIERS}add/", {"name": "silver", "rate_limit_per_minute": "300"}
     )
 
     assert response.status_code == 302
@@ -329,7 +327,7 @@ def test_tier_admin_creates_a_tier(admin_client):
 
 def test_tier_admin_refuses_a_zero_rate(admin_client):
     response = admin_client.post(
-        f"{TIERS}add/", {"name": "frozen", "rate_limit_per_minute": "0"}
+        f"{ADMIN_TIERS}add/", {"name": "frozen", "rate_limit_per_minute": "0"}
     )
 
     assert response.status_code == 200
@@ -360,7 +358,7 @@ def test_superusers_grant_staff_rights_in_the_change_form(admin_client):
     plain = UserFactory()
 
     response = admin_client.post(
-        f"{USERS}{plain.pk}/change/",
+        f"{ADMIN_USERS}{plain.pk}/change/",
         {
             "username": plain.username,
             "email": plain.email,

@@ -9,12 +9,11 @@ from django.test import Client
 from django.utils import timezone
 
 from accounts.models import AuthEvent, TokenSession, User
-from accounts.tests.factories import PASSWORD, UserFactory, api_client_signed_in_as
+from accounts.tests.factories import PASSWORD, UserFactory
+from accounts.tests.helpers import ADMIN_GROUPS, ADMIN_USERS, api_client_signed_in_as
 
 pytestmark = pytest.mark.django_db
 
-USERS = "/admin/accounts/user/"
-GROUPS = "/admin/auth/group/"
 NEW_PASSWORD = "a fresh and long passphrase"
 
 
@@ -62,7 +61,7 @@ def stored(user) -> dict:
 
 def act(client, action, *users, **extra):
     return client.post(
-        USERS,
+        ADMIN_USERS,
         {"action": action, "_selected_action": [str(u.pk) for u in users], **extra},
         follow=True,
     )
@@ -81,7 +80,7 @@ def test_plain_staff_see_a_staff_scope_change_form_read_only(
 ):
     target = protected_target(kind, root, clerk)
 
-    response = clerk_client.get(f"{USERS}{target.pk}/change/")
+    response = clerk_client.get(f"{ADMIN_USERS}{target.pk}/change/")
 
     assert response.status_code == 200
     assert response.context["has_change_permission"] is False
@@ -96,7 +95,7 @@ def test_plain_staff_cannot_save_a_staff_scope_change_form(
     before = stored(target)
 
     response = clerk_client.post(
-        f"{USERS}{target.pk}/change/",
+        f"{ADMIN_USERS}{target.pk}/change/",
         {
             "username": "renamed",
             "email": "taken-over@attacker.example",
@@ -112,7 +111,7 @@ def test_plain_staff_still_edit_ordinary_accounts(clerk_client):
     plain = UserFactory()
 
     response = clerk_client.post(
-        f"{USERS}{plain.pk}/change/",
+        f"{ADMIN_USERS}{plain.pk}/change/",
         {"username": plain.username, "email": plain.email, "first_name": "Grace"},
     )
 
@@ -221,14 +220,14 @@ def test_delete_page_of_a_staff_scope_account_is_refused_to_plain_staff(
 ):
     target = protected_target(kind, root, clerk)
 
-    response = clerk_client.post(f"{USERS}{target.pk}/delete/", {"post": "yes"})
+    response = clerk_client.post(f"{ADMIN_USERS}{target.pk}/delete/", {"post": "yes"})
 
     assert response.status_code == 403
     assert User.objects.filter(pk=target.pk).exists()
 
 
 def test_superusers_cannot_delete_themselves_on_the_delete_page(root_client, root):
-    response = root_client.post(f"{USERS}{root.pk}/delete/", {"post": "yes"})
+    response = root_client.post(f"{ADMIN_USERS}{root.pk}/delete/", {"post": "yes"})
 
     assert response.status_code == 403
     assert User.objects.filter(pk=root.pk).exists()
@@ -242,7 +241,7 @@ def test_the_set_password_page_for_another_account_is_gone(root_client, method):
     plain = UserFactory()
 
     response = getattr(root_client, method)(
-        f"{USERS}{plain.pk}/password/",
+        f"{ADMIN_USERS}{plain.pk}/password/",
         {
             "usable_password": "true",
             "password1": NEW_PASSWORD,
@@ -258,7 +257,7 @@ def test_the_set_password_page_for_another_account_is_gone(root_client, method):
 def test_the_change_form_offers_no_set_password_button(root_client):
     plain = UserFactory()
 
-    response = root_client.get(f"{USERS}{plain.pk}/change/")
+    response = root_client.get(f"{ADMIN_USERS}{plain.pk}/change/")
 
     assert response.status_code == 200
     assert "../password/" not in response.text
@@ -268,7 +267,7 @@ def test_the_change_form_offers_no_set_password_button(root_client):
 def test_a_staff_members_own_password_page_leads_to_the_account_page(
     clerk_client, clerk
 ):
-    response = clerk_client.get(f"{USERS}{clerk.pk}/password/")
+    response = clerk_client.get(f"{ADMIN_USERS}{clerk.pk}/password/")
 
     assert response.status_code == 302
     assert response["Location"] == "/accounts/password/change/"
@@ -294,7 +293,7 @@ def test_group_and_permission_edits_are_audited_with_the_actor(root_client, root
     delete_user = Permission.objects.get(codename="delete_user")
 
     response = root_client.post(
-        f"{USERS}{plain.pk}/change/",
+        f"{ADMIN_USERS}{plain.pk}/change/",
         change_form(plain, groups=[editors.pk], user_permissions=[delete_user.pk]),
     )
 
@@ -316,7 +315,7 @@ def test_removing_a_group_is_audited(root_client, root):
     editors = Group.objects.create(name="editors")
     plain.groups.add(editors)
 
-    root_client.post(f"{USERS}{plain.pk}/change/", change_form(plain))
+    root_client.post(f"{ADMIN_USERS}{plain.pk}/change/", change_form(plain))
 
     assert not plain.groups.exists()
     (event,) = AuthEvent.objects.filter(
@@ -328,7 +327,9 @@ def test_removing_a_group_is_audited(root_client, root):
 def test_saving_a_form_without_rights_changes_records_no_rights_event(root_client):
     plain = UserFactory()
 
-    root_client.post(f"{USERS}{plain.pk}/change/", change_form(plain, first_name="X"))
+    root_client.post(
+        f"{ADMIN_USERS}{plain.pk}/change/", change_form(plain, first_name="X")
+    )
 
     assert not AuthEvent.objects.filter(
         type=AuthEvent.Type.PERMISSIONS_CHANGED
@@ -340,7 +341,7 @@ def test_editing_a_groups_permissions_is_audited(root_client, root):
     delete_user = Permission.objects.get(codename="delete_user")
 
     response = root_client.post(
-        f"{GROUPS}{editors.pk}/change/",
+        f"{ADMIN_GROUPS}{editors.pk}/change/",
         {"name": "editors", "permissions": [delete_user.pk]},
     )
 
@@ -362,7 +363,7 @@ def test_plain_staff_cannot_edit_groups_even_with_the_permission(clerk_client, c
     delete_user = Permission.objects.get(codename="delete_user")
 
     response = clerk_client.post(
-        f"{GROUPS}{editors.pk}/change/",
+        f"{ADMIN_GROUPS}{editors.pk}/change/",
         {"name": "editors", "permissions": [delete_user.pk]},
     )
 

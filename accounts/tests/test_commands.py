@@ -13,7 +13,8 @@ from django.test import override_settings
 from django.utils import timezone
 
 from accounts.models import AuthEvent, TokenSession, User
-from accounts.tests.factories import PASSWORD, UserFactory, api_client_signed_in_as
+from accounts.tests.factories import PASSWORD, UserFactory
+from accounts.tests.helpers import api_client_signed_in_as
 
 pytestmark = pytest.mark.django_db
 

@@ -20,13 +20,17 @@ from accounts.observability.logs import (
     redact,
 )
 from accounts.tests.factories import UserFactory
+from accounts.tests.helpers import (
+    ME,
+    METRICS,
+    READY,
+    SIGNIN,
+    attempt_sign_in,
+    emailed_link,
+)
 
 pytestmark = pytest.mark.django_db
 
-SIGNIN = "/api/v1/auth/signin"
-ME = "/api/v1/users/me"
-READY = "/api/v1/health/ready"
-METRICS = "/metrics"
 METRICS_TOKEN = "scrape-token-0123456789abcdef"
 UNREACHABLE_REDIS = "redis://127.0.0.1:1/0"
 DATABASE_TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
@@ -65,11 +69,8 @@ def json_lines():
 
 
 def failed_sign_in(api_client, **headers):
-    return api_client.post(
-        SIGNIN,
-        {"email": "nobody@example.com", "password": "not the password"},
-        format="json",
-        **headers,
+    return attempt_sign_in(
+        "nobody@example.com", "not the password", client=api_client, **headers
     )
 
 
@@ -635,12 +636,6 @@ def _record_texts(record: logging.LogRecord) -> list[str]:
     return texts + [formatted]
 
 
-def _link(message, path):
-    match = re.search(rf"(\S+/{path}/([^/\s]+)/([^/\s]+))", message.body)
-    assert match, message.body
-    return match.group(1), match.group(2), match.group(3).rstrip("/")
-
-
 def test_no_flow_logs_a_password_token_link_or_hash(
     api_client, mailoutbox, everything_logged, settings
 ):
@@ -675,7 +670,7 @@ def test_no_flow_logs_a_password_token_link_or_hash(
     assert signup.status_code == 201
     tokens = keep_tokens(signup)
     keep_hash()
-    link, uid, token = _link(mailoutbox[-1], "verify-email")
+    link, uid, token = emailed_link(mailoutbox[-1], "verify-email")
     secrets += [link, token]
     # Verify the address.
     assert (
@@ -704,7 +699,7 @@ def test_no_flow_logs_a_password_token_link_or_hash(
         post("/api/v1/auth/forgot-password", {"email": "ada@example.com"}).status_code
         < 300
     )
-    link, uid, token = _link(mailoutbox[-1], "password/reset")
+    link, uid, token = emailed_link(mailoutbox[-1], "password/reset")
     secrets += [link, token]
     reset = post(
         "/api/v1/auth/reset-password",

@@ -5,7 +5,8 @@ import os
 import pytest
 from django.db import OperationalError, connection
 
-HEALTH = "/api/v1/health"
+from accounts.tests.helpers import HEALTH
+
 # Nothing listens on port 1: connecting is refused at once.
 UNREACHABLE_REDIS = "redis://127.0.0.1:1/0"
 

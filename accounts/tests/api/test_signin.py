@@ -5,10 +5,9 @@ from django.utils import timezone
 
 from accounts.models import AuthEvent, User
 from accounts.tests.factories import UserFactory
+from accounts.tests.helpers import SIGNIN
 
 pytestmark = pytest.mark.django_db
-
-SIGNIN = "/api/v1/auth/signin"
 
 
 def test_signin_with_email_returns_tokens_and_the_user(api_client, user, password):

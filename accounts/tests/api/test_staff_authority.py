@@ -5,11 +5,11 @@ hard-deletes themself."""
 import pytest
 
 from accounts.models import AuthEvent, User
-from accounts.tests.factories import UserFactory, api_client_signed_in_as
+from accounts.tests.factories import UserFactory
+from accounts.tests.helpers import USERS, api_client_signed_in_as
 
 pytestmark = pytest.mark.django_db
 
-USERS = "/api/v1/users"
 
 # Every field a staff PATCH may carry, with a value that differs from the
 # factory's, so a refused request that changed anything shows up.

@@ -6,11 +6,10 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from accounts.models import TokenSession, User
-from accounts.tests.factories import UserFactory, api_client_signed_in_as
+from accounts.tests.factories import UserFactory
+from accounts.tests.helpers import USERS, api_client_signed_in_as
 
 pytestmark = pytest.mark.django_db
-
-USERS = "/api/v1/users"
 
 
 def client_for(user=None):

@@ -4,12 +4,10 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from accounts.models import Tier, User
-from accounts.tests.factories import UserFactory, api_client_signed_in_as
+from accounts.tests.factories import UserFactory
+from accounts.tests.helpers import ME, USERS, api_client_signed_in_as
 
 pytestmark = pytest.mark.django_db
-
-USERS = "/api/v1/users"
-ME = "/api/v1/users/me"
 
 
 @pytest.fixture

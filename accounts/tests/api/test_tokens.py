@@ -1,25 +1,20 @@
 import base64
 import json
+from pathlib import Path
 
 import jwt
 import pytest
 import time_machine
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.asymmetric import ec
 from django.utils import timezone
 
-pytestmark = pytest.mark.django_db
+from accounts.tests.helpers import ME, REFRESH, get_me, write_key_pair
 
-ME = "/api/v1/users/me"
-REFRESH = "/api/v1/auth/token/refresh"
+pytestmark = pytest.mark.django_db
 
 
 def claims(token):
     return jwt.decode(token, options={"verify_signature": False})
-
-
-def get_me(api_client, token):
-    return api_client.get(ME, HTTP_AUTHORIZATION=f"Bearer {token}")
 
 
 def b64(data: dict) -> str:
@@ -206,33 +201,13 @@ def test_jwks_is_empty_with_hmac_signing(api_client):
     assert response.json() == {"keys": []}
 
 
-def _write_key_pair(tmp_path, private_key):
-    private = tmp_path / "private.pem"
-    public = tmp_path / "public.pem"
-    private.write_bytes(
-        private_key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    public.write_bytes(
-        private_key.public_key().public_bytes(
-            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-        )
-    )
-    return private, public
-
-
 @pytest.fixture
 def rs256(settings, tmp_path):
-    private, public = _write_key_pair(
-        tmp_path, rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    )
+    private, public = write_key_pair(tmp_path)
     settings.JWT_ALGORITHM = "RS256"
-    settings.JWT_PRIVATE_KEY_FILE = str(private)
-    settings.JWT_PUBLIC_KEY_FILE = str(public)
-    return public
+    settings.JWT_PRIVATE_KEY_FILE = private
+    settings.JWT_PUBLIC_KEY_FILE = public
+    return Path(public)
 
 
 def test_rs256_tokens_verify_against_the_published_jwks(
@@ -289,10 +264,12 @@ def _hmac_with_public_key(payload, public_pem, kid):
 def test_es256_tokens_work_with_an_ec_key_pair(
     api_client, user, password, settings, tmp_path
 ):
-    private, public = _write_key_pair(tmp_path, ec.generate_private_key(ec.SECP256R1()))
+    private, public = write_key_pair(
+        tmp_path, private_key=ec.generate_private_key(ec.SECP256R1())
+    )
     settings.JWT_ALGORITHM = "ES256"
-    settings.JWT_PRIVATE_KEY_FILE = str(private)
-    settings.JWT_PUBLIC_KEY_FILE = str(public)
+    settings.JWT_PRIVATE_KEY_FILE = private
+    settings.JWT_PUBLIC_KEY_FILE = public
 
     body = api_client.post(
         "/api/v1/auth/signin",

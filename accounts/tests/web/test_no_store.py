@@ -4,7 +4,8 @@ back an account's page."""
 
 import pytest
 
-from accounts.tests.factories import UserFactory, api_client_signed_in_as
+from accounts.tests.factories import UserFactory
+from accounts.tests.helpers import api_client_signed_in_as
 
 SIGNED_IN_PAGES = [
     "/",

@@ -1,7 +1,7 @@
 import pytest
 from django.test import Client
 
-from accounts.tests.web.conftest import emailed_path, field_errors, messages_of
+from accounts.tests.helpers import emailed_path, field_errors, messages_of
 
 NEW_PASSWORD = "a brand new passphrase"
 
