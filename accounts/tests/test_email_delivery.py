@@ -282,13 +282,6 @@ def failed_email(smtp):
     return DBTaskResult.objects.get(status="FAILED")
 
 
-@pytest.fixture
-def superuser_client():
-    client = Client()
-    client.force_login(UserFactory(is_staff=True, is_superuser=True))
-    return client
-
-
 def retry_action(client, *rows):
     return client.post(
         ADMIN_TASKS,
