@@ -16,6 +16,7 @@ from django.conf import settings
 from django.contrib.messages import get_messages
 from rest_framework.test import APIClient
 
+from accounts.models import User
 from accounts.tests.factories import PASSWORD
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -128,6 +129,25 @@ def messages_of(response) -> list[str]:
 
 def field_errors(response, field) -> list[str]:
     return response.context["form"].errors.get(field, [])
+
+
+def shown_messages(response) -> list[str]:
+    """The messages a followed admin response rendered."""
+    return [str(m) for m in response.context["messages"]]
+
+
+def admin_action(client, action, *users, **extra):
+    """Run a user-changelist action on `users`, as the admin's form posts it."""
+    return client.post(
+        ADMIN_USERS,
+        {"action": action, "_selected_action": [str(u.pk) for u in users], **extra},
+        follow=True,
+    )
+
+
+def stored_fields(user) -> dict:
+    """Every column of `user` as the database holds it now."""
+    return User.objects.filter(pk=user.pk).values().get()
 
 
 def browser_sign_in(page, identifier: str, password: str) -> None:

@@ -6,7 +6,7 @@ import pytest
 
 from accounts.models import AuthEvent, User
 from accounts.tests.factories import UserFactory
-from accounts.tests.helpers import USERS, api_client_signed_in_as
+from accounts.tests.helpers import USERS, api_client_signed_in_as, stored_fields
 
 pytestmark = pytest.mark.django_db
 
@@ -23,10 +23,6 @@ PATCHES = [
 ]
 
 
-def stored(user) -> dict:
-    return User.objects.filter(pk=user.pk).values().get()
-
-
 @pytest.mark.parametrize("changes", PATCHES)
 @pytest.mark.parametrize("target", ["superuser", "other staff", "itself"])
 def test_staff_who_are_not_superusers_cannot_patch_staff_scope_accounts(
@@ -38,13 +34,13 @@ def test_staff_who_are_not_superusers_cannot_patch_staff_scope_accounts(
         "itself": staff,
     }[target]
     api = api_client_signed_in_as(staff)
-    before = stored(victim)
+    before = stored_fields(victim)
 
     response = api.patch(f"{USERS}/{victim.pk}", changes, format="json")
 
     assert response.status_code == 403
     assert set(response.json()) == {"detail"}
-    assert stored(victim) == before
+    assert stored_fields(victim) == before
 
 
 @pytest.mark.parametrize("target", ["superuser", "other staff", "itself"])

@@ -9,25 +9,19 @@ from django.utils import timezone
 from accounts.admin import EstimatedCountPaginator
 from accounts.models import AuthEvent, Tier, TokenSession, User
 from accounts.tests.factories import PASSWORD, UserFactory
-from accounts.tests.helpers import ADMIN_TIERS, ADMIN_USERS, api_client_signed_in_as
+from accounts.tests.helpers import (
+    ADMIN_TIERS,
+    ADMIN_USERS,
+    admin_action,
+    api_client_signed_in_as,
+    shown_messages,
+)
 
 pytestmark = pytest.mark.django_db
 
 
-def act(client, action, *users):
-    return client.post(
-        ADMIN_USERS,
-        {"action": action, "_selected_action": [str(u.pk) for u in users]},
-        follow=True,
-    )
-
-
 def events(user, event_type):
     return AuthEvent.objects.filter(user=user, type=event_type)
-
-
-def shown_messages(response):
-    return [str(m) for m in response.context["messages"]]
 
 
 # ---------------------------------------------------------------------------
@@ -38,7 +32,7 @@ def test_activate_action_lets_inactive_accounts_sign_in_again(
 ):
     dormant = UserFactory(is_active=False)
 
-    response = act(superuser_client, "activate", dormant)
+    response = admin_action(superuser_client, "activate", dormant)
 
     dormant.refresh_from_db()
     assert response.status_code == 200
@@ -52,7 +46,7 @@ def test_activate_action_lets_inactive_accounts_sign_in_again(
 def test_activate_action_leaves_deleted_accounts_deleted(superuser_client):
     gone = UserFactory(is_active=False, deleted_at=timezone.now())
 
-    response = act(superuser_client, "activate", gone)
+    response = admin_action(superuser_client, "activate", gone)
 
     gone.refresh_from_db()
     assert "0 account(s) activated." in shown_messages(response)
@@ -64,7 +58,7 @@ def test_deactivate_action_revokes_every_token_of_the_accounts(superuser_client)
     user = UserFactory()
     api = api_client_signed_in_as(user)
 
-    response = act(superuser_client, "deactivate", user)
+    response = admin_action(superuser_client, "deactivate", user)
 
     user.refresh_from_db()
     assert response.status_code == 200
@@ -77,9 +71,9 @@ def test_deactivate_action_revokes_every_token_of_the_accounts(superuser_client)
 def test_deactivated_accounts_tokens_stay_dead_after_reactivation(superuser_client):
     user = UserFactory()
     api = api_client_signed_in_as(user)
-    act(superuser_client, "deactivate", user)
+    admin_action(superuser_client, "deactivate", user)
 
-    act(superuser_client, "activate", user)
+    admin_action(superuser_client, "activate", user)
 
     assert api.get("/api/v1/users/me").status_code == 401
 
@@ -90,7 +84,7 @@ def test_deactivate_action_skips_staff_accounts_for_staff_who_are_not_superusers
     colleague = UserFactory(is_staff=True)
     plain = UserFactory()
 
-    response = act(staff_client, "deactivate", colleague, plain)
+    response = admin_action(staff_client, "deactivate", colleague, plain)
 
     colleague.refresh_from_db()
     plain.refresh_from_db()
@@ -102,7 +96,7 @@ def test_deactivate_action_skips_staff_accounts_for_staff_who_are_not_superusers
 def test_send_password_reset_action_emails_a_reset_link(superuser_client, mailoutbox):
     user = UserFactory()
 
-    act(superuser_client, "send_password_reset", user)
+    admin_action(superuser_client, "send_password_reset", user)
 
     (message,) = mailoutbox
     assert message.to == [user.email]
@@ -115,7 +109,7 @@ def test_send_password_reset_action_sends_nothing_to_inactive_accounts(
 ):
     dormant = UserFactory(is_active=False)
 
-    act(superuser_client, "send_password_reset", dormant)
+    admin_action(superuser_client, "send_password_reset", dormant)
 
     assert mailoutbox == []
     assert not events(dormant, AuthEvent.Type.PASSWORD_RESET_REQUESTED).exists()
@@ -127,7 +121,7 @@ def test_revoke_tokens_action_signs_the_account_out_but_keeps_it_active(
     user = UserFactory()
     api = api_client_signed_in_as(user)
 
-    act(superuser_client, "revoke_tokens", user)
+    admin_action(superuser_client, "revoke_tokens", user)
 
     user.refresh_from_db()
     assert api.get("/api/v1/users/me").status_code == 401
@@ -140,7 +134,7 @@ def test_revoke_tokens_action_leaves_other_accounts_signed_in(superuser_client):
     target, bystander = UserFactory(), UserFactory()
     bystander_api = api_client_signed_in_as(bystander)
 
-    act(superuser_client, "revoke_tokens", target)
+    admin_action(superuser_client, "revoke_tokens", target)
 
     assert bystander_api.get("/api/v1/users/me").status_code == 200
 
@@ -149,7 +143,7 @@ def test_mark_email_verified_action_verifies_only_the_selected(superuser_client)
     selected = UserFactory(email_verified=False)
     other = UserFactory(email_verified=False)
 
-    act(superuser_client, "mark_email_verified", selected)
+    admin_action(superuser_client, "mark_email_verified", selected)
 
     selected.refresh_from_db()
     other.refresh_from_db()
@@ -161,7 +155,7 @@ def test_mark_email_verified_action_verifies_only_the_selected(superuser_client)
 def test_restore_action_brings_back_a_deleted_account(superuser_client):
     gone = UserFactory(is_active=False, deleted_at=timezone.now())
 
-    response = act(superuser_client, "restore", gone)
+    response = admin_action(superuser_client, "restore", gone)
 
     gone.refresh_from_db()
     assert "1 account(s) restored." in shown_messages(response)
@@ -174,7 +168,7 @@ def test_restore_action_brings_back_a_deleted_account(superuser_client):
 def test_restore_action_leaves_live_accounts_alone(superuser_client):
     live = UserFactory()
 
-    response = act(superuser_client, "restore", live)
+    response = admin_action(superuser_client, "restore", live)
 
     assert "0 account(s) restored." in shown_messages(response)
     assert not events(live, AuthEvent.Type.ACCOUNT_RESTORED).exists()
@@ -187,7 +181,7 @@ def test_actions_are_refused_to_staff_without_the_change_permission():
     client.force_login(viewer)
     dormant = UserFactory(is_active=False)
 
-    act(client, "activate", dormant)
+    admin_action(client, "activate", dormant)
 
     dormant.refresh_from_db()
     assert dormant.is_active is False

@@ -9,7 +9,14 @@ from django.utils import timezone
 
 from accounts.models import AuthEvent, TokenSession, User
 from accounts.tests.factories import PASSWORD, UserFactory
-from accounts.tests.helpers import ADMIN_GROUPS, ADMIN_USERS, api_client_signed_in_as
+from accounts.tests.helpers import (
+    ADMIN_GROUPS,
+    ADMIN_USERS,
+    admin_action,
+    api_client_signed_in_as,
+    shown_messages,
+    stored_fields,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -25,22 +32,6 @@ def protected_target(kind, superuser, staff, **state):
         User.objects.filter(pk=staff.pk).update(**state)
         return User.objects.get(pk=staff.pk)
     return UserFactory(is_staff=True, **state)
-
-
-def stored(user) -> dict:
-    return User.objects.filter(pk=user.pk).values().get()
-
-
-def act(client, action, *users, **extra):
-    return client.post(
-        ADMIN_USERS,
-        {"action": action, "_selected_action": [str(u.pk) for u in users], **extra},
-        follow=True,
-    )
-
-
-def shown_messages(response):
-    return [str(m) for m in response.context["messages"]]
 
 
 # ---------------------------------------------------------------------------
@@ -64,7 +55,7 @@ def test_plain_staff_cannot_save_a_staff_scope_change_form(
     staff_client, superuser, staff, kind
 ):
     target = protected_target(kind, superuser, staff)
-    before = stored(target)
+    before = stored_fields(target)
 
     response = staff_client.post(
         f"{ADMIN_USERS}{target.pk}/change/",
@@ -76,7 +67,7 @@ def test_plain_staff_cannot_save_a_staff_scope_change_form(
     )
 
     assert response.status_code == 403
-    assert stored(target) == before
+    assert stored_fields(target) == before
 
 
 def test_plain_staff_still_edit_ordinary_accounts(staff_client):
@@ -122,11 +113,11 @@ def test_every_action_skips_staff_scope_accounts_for_plain_staff(
     TokenSession.objects.create(
         user=target, refresh_jti="j", expires_at=timezone.now() + timezone.timedelta(1)
     )
-    before = stored(target)
+    before = stored_fields(target)
 
-    response = act(staff_client, action, target)
+    response = admin_action(staff_client, action, target)
 
-    assert stored(target) == before
+    assert stored_fields(target) == before
     assert TokenSession.objects.get(user=target).revoked_at is None
     assert mailoutbox == []
     assert not AuthEvent.objects.filter(user=target).exists()
@@ -137,7 +128,7 @@ def test_every_action_skips_staff_scope_accounts_for_plain_staff(
 def test_superusers_act_on_other_staff(superuser_client, action):
     colleague = UserFactory(is_staff=True, **ACTIONS[action])
 
-    response = act(superuser_client, action, colleague)
+    response = admin_action(superuser_client, action, colleague)
 
     assert not any("skipped" in m for m in shown_messages(response))
     assert AuthEvent.objects.filter(user=colleague).exists()
@@ -153,8 +144,8 @@ def test_bulk_delete_with_a_staff_scope_account_is_refused_to_plain_staff(
     target = protected_target(kind, superuser, staff)
     plain = UserFactory()
 
-    confirm = act(staff_client, "delete_selected", target, plain)
-    forced = act(staff_client, "delete_selected", target, plain, post="yes")
+    confirm = admin_action(staff_client, "delete_selected", target, plain)
+    forced = admin_action(staff_client, "delete_selected", target, plain, post="yes")
 
     assert confirm.context["perms_lacking"]
     assert forced.status_code == 403
@@ -166,7 +157,9 @@ def test_bulk_delete_including_oneself_is_refused_to_superusers(
 ):
     plain = UserFactory()
 
-    response = act(superuser_client, "delete_selected", superuser, plain, post="yes")
+    response = admin_action(
+        superuser_client, "delete_selected", superuser, plain, post="yes"
+    )
 
     assert response.status_code == 403
     assert User.objects.filter(pk__in=[superuser.pk, plain.pk]).count() == 2
@@ -175,7 +168,7 @@ def test_bulk_delete_including_oneself_is_refused_to_superusers(
 def test_superusers_bulk_delete_staff_accounts(superuser_client):
     colleague, plain = UserFactory(is_staff=True), UserFactory()
 
-    act(superuser_client, "delete_selected", colleague, plain, post="yes")
+    admin_action(superuser_client, "delete_selected", colleague, plain, post="yes")
 
     assert not User.objects.filter(pk__in=[colleague.pk, plain.pk]).exists()
 
@@ -183,7 +176,7 @@ def test_superusers_bulk_delete_staff_accounts(superuser_client):
 def test_plain_staff_bulk_delete_ordinary_accounts(staff_client):
     plain = UserFactory()
 
-    act(staff_client, "delete_selected", plain, post="yes")
+    admin_action(staff_client, "delete_selected", plain, post="yes")
 
     assert not User.objects.filter(pk=plain.pk).exists()
 
@@ -355,6 +348,6 @@ def test_staff_signing_out_a_plain_account_still_works(staff_client):
     plain = UserFactory()
     api = api_client_signed_in_as(plain)
 
-    act(staff_client, "revoke_tokens", plain)
+    admin_action(staff_client, "revoke_tokens", plain)
 
     assert api.get("/api/v1/users/me").status_code == 401
