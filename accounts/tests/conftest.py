@@ -3,6 +3,8 @@ import re
 import pytest
 from django.conf import settings
 from django.contrib.auth.models import Permission
+from django.core.cache import cache
+from django.db import OperationalError, connection
 from django.test import Client, override_settings
 from rest_framework.test import APIClient
 
@@ -36,8 +38,6 @@ override_settings(
 
 @pytest.fixture(autouse=True)
 def _clean_cache():
-    from django.core.cache import cache
-
     cache.clear()
     yield
 
@@ -106,6 +106,16 @@ def tokens(api_client, user, password):
 @pytest.fixture
 def auth_api_client(tokens):
     return bearer_client(tokens["access_token"])
+
+
+@pytest.fixture
+def database_down(monkeypatch):
+    """The database refuses connections, as when its server is stopped."""
+
+    def refuse(*args, **kwargs):
+        raise OperationalError("connection refused")
+
+    monkeypatch.setattr(connection, "ensure_connection", refuse)
 
 
 def pytest_collection_modifyitems(config, items):

@@ -157,6 +157,21 @@ def browser_sign_in(page, identifier: str, password: str) -> None:
     page.get_by_role("button", name="Sign in").click()
 
 
+# Back ends -------------------------------------------------------------------
+# Nothing listens on port 1: connecting is refused at once.
+UNREACHABLE_REDIS = "redis://127.0.0.1:1/0"
+
+
+def redis_cache(location: str) -> dict:
+    """A CACHES setting for one Redis at `location`."""
+    return {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": location,
+        }
+    }
+
+
 # Keys and processes ------------------------------------------------------------
 def write_key_pair(directory: Path, name: str = "jwt", private_key=None):
     """(private, public) PEM file paths of a fresh key pair (RSA 2048 unless

@@ -12,7 +12,7 @@ from django.core.management.base import CommandError
 from django.test import override_settings
 from django.utils import timezone
 
-from accounts.models import AuthEvent, TokenSession, User
+from accounts.models import AuthEvent, RateCounter, TokenSession, User
 from accounts.tests.factories import PASSWORD, UserFactory
 from accounts.tests.helpers import api_client_signed_in_as
 
@@ -128,8 +128,6 @@ def test_purge_deletes_in_batches(long_gone, monkeypatch):
 # flushexpiredtokens
 # ---------------------------------------------------------------------------
 def test_flushexpiredtokens_deletes_expired_rate_counters_only():
-    from accounts.models import RateCounter
-
     RateCounter.objects.create(key="old", count=3, expires_at=days_ago(1))
     RateCounter.objects.create(
         key="live", count=3, expires_at=timezone.now() + timedelta(minutes=5)

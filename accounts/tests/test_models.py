@@ -1,5 +1,7 @@
 import pytest
+from django.core.management import call_command
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
 from accounts.models import User
 from accounts.tests.factories import UserFactory
@@ -94,8 +96,6 @@ def test_for_login_ignores_soft_deleted_accounts():
 
 
 def test_createsuperuser_noinput_creates_a_working_admin(monkeypatch):
-    from django.core.management import call_command
-
     monkeypatch.setenv("DJANGO_SUPERUSER_PASSWORD", "a long admin passphrase")
 
     call_command(
@@ -112,8 +112,6 @@ def test_createsuperuser_noinput_creates_a_working_admin(monkeypatch):
 
 
 def test_live_accounts_stay_unique_while_deleted_ones_free_their_email():
-    from django.utils import timezone
-
     UserFactory(email="ada@example.com", deleted_at=timezone.now(), is_active=False)
     UserFactory(email="ada@example.com", username="ada2")
 

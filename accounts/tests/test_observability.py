@@ -8,31 +8,36 @@ from datetime import timedelta
 
 import pytest
 import time_machine
-from django.db import OperationalError, connection
+from django.core.checks import run_checks
 from django.utils import timezone
 from prometheus_client.parser import text_string_to_metric_families
 
 from accounts import emails
+from accounts.checks import TAG
+from accounts.models import User
 from accounts.observability.logs import (
     JsonFormatter,
     RequestContextFilter,
     TextFormatter,
     redact,
 )
+from accounts.tasks import send_account_email
 from accounts.tests.factories import UserFactory
 from accounts.tests.helpers import (
     ME,
     METRICS,
     READY,
     SIGNIN,
+    UNREACHABLE_REDIS,
     attempt_sign_in,
     emailed_link,
+    redis_cache,
 )
+from identity_site import settings as settings_module
 
 pytestmark = pytest.mark.django_db
 
 METRICS_TOKEN = "scrape-token-0123456789abcdef"
-UNREACHABLE_REDIS = "redis://127.0.0.1:1/0"
 DATABASE_TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 ISO_UTC = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")
 
@@ -121,11 +126,9 @@ def test_text_log_escapes_line_breaks_a_client_could_inject():
 
 
 def test_text_is_the_development_format_and_json_the_production_one():
-    from identity_site import settings as module
-
-    assert module.LOGGING["formatters"]["json"]["()"].endswith("JsonFormatter")
-    assert module.LOGGING["handlers"]["console"]["formatter"] == (
-        "text" if module.DEBUG else "json"
+    assert settings_module.LOGGING["formatters"]["json"]["()"].endswith("JsonFormatter")
+    assert settings_module.LOGGING["handlers"]["console"]["formatter"] == (
+        "text" if settings_module.DEBUG else "json"
     )
 
 
@@ -452,12 +455,7 @@ def test_readiness_is_ok_when_everything_answers(api_client):
 
 
 def test_readiness_is_503_naming_the_cache_when_it_is_unreachable(api_client, settings):
-    settings.CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": UNREACHABLE_REDIS,
-        }
-    }
+    settings.CACHES = redis_cache(UNREACHABLE_REDIS)
 
     response = api_client.get(READY)
 
@@ -472,13 +470,8 @@ def test_readiness_is_503_naming_the_cache_when_it_is_unreachable(api_client, se
 
 
 def test_readiness_is_503_naming_the_database_when_it_is_unreachable(
-    api_client, monkeypatch
+    api_client, database_down
 ):
-    def refuse(*args, **kwargs):
-        raise OperationalError("connection refused")
-
-    monkeypatch.setattr(connection, "ensure_connection", refuse)
-
     response = api_client.get(READY)
 
     assert response.status_code == 503
@@ -524,8 +517,6 @@ def test_readiness_is_ok_while_the_oldest_email_is_younger_than_allowed(
 
 
 def test_readiness_ignores_a_retry_scheduled_for_later(api_client, settings, user):
-    from accounts.tasks import send_account_email
-
     settings.TASKS = DATABASE_TASKS
     settings.EMAIL_QUEUE_MAX_AGE = 600
     send_account_email.using(run_after=timezone.now() + timedelta(hours=1)).enqueue(
@@ -557,10 +548,6 @@ def test_readiness_is_exempt_from_the_https_redirect(api_client, settings):
 # Configuration
 # ---------------------------------------------------------------------------
 def observability_errors() -> list[str]:
-    from django.core.checks import run_checks
-
-    from accounts.checks import TAG
-
     variables = ("LOG_FORMAT", "METRICS_", "EMAIL_QUEUE_MAX_AGE")
     return [
         error.msg.split(":")[0]
@@ -639,8 +626,6 @@ def _record_texts(record: logging.LogRecord) -> list[str]:
 def test_no_flow_logs_a_password_token_link_or_hash(
     api_client, mailoutbox, everything_logged, settings
 ):
-    from accounts.models import User
-
     settings.EMAIL_VERIFICATION = "optional"
     secrets = []
     first, second, third = (

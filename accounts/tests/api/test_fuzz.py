@@ -10,6 +10,9 @@ from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
 from schemathesis import checks as st_checks
 
+from accounts import services
+from accounts.tests.factories import UserFactory
+
 pytestmark = pytest.mark.slow
 
 schema = schemathesis.openapi.from_wsgi(
@@ -39,9 +42,6 @@ def _in_process(settings):
 
 @pytest.fixture
 def bearer(db):
-    from accounts import services
-    from accounts.tests.factories import UserFactory
-
     return services.issue_tokens(user=UserFactory(is_staff=True)).access_token
 
 

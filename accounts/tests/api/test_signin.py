@@ -1,5 +1,6 @@
 from urllib.parse import urlencode
 
+import bcrypt
 import pytest
 from django.utils import timezone
 
@@ -139,8 +140,6 @@ def test_signin_refuses_unknown_fields(api_client, user, password):
 
 
 def test_signin_upgrades_a_bcrypt_hash_to_argon2(api_client, settings):
-    import bcrypt
-
     settings.PASSWORD_HASHERS = [
         "accounts.hashers.Argon2PasswordHasher",
         "django.contrib.auth.hashers.BCryptPasswordHasher",

@@ -2,6 +2,7 @@ import json
 
 import pytest
 from django.core import mail
+from django.utils import timezone
 
 from accounts.models import AuthEvent, TokenSession, User
 from accounts.tests.factories import UserFactory
@@ -202,8 +203,6 @@ def test_signup_with_mandatory_verification_withholds_tokens(api_client, setting
 
 
 def test_signup_with_a_soft_deleted_accounts_email_and_username_works(api_client):
-    from django.utils import timezone
-
     gone = UserFactory(username="ada", email="ada@example.com")
     gone.deleted_at, gone.is_active = timezone.now(), False
     gone.save()

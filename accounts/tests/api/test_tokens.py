@@ -1,4 +1,6 @@
 import base64
+import hashlib
+import hmac
 import json
 from pathlib import Path
 
@@ -6,6 +8,7 @@ import jwt
 import pytest
 import time_machine
 from cryptography.hazmat.primitives.asymmetric import ec
+from django.conf import settings as django_settings
 from django.utils import timezone
 
 from accounts.tests.helpers import ME, REFRESH, get_me, write_key_pair
@@ -41,13 +44,11 @@ def test_tokens_name_this_service_as_issuer_and_audience(tokens):
 def resigned(token, **changes):
     """The token's claims with `changes` (None drops a claim), signed again with
     the service's own key: only the claims are wrong, never the signature."""
-    from django.conf import settings
-
     payload = {**claims(token), **changes}
     payload = {name: value for name, value in payload.items() if value is not None}
     return jwt.encode(
         payload,
-        settings.JWT_SIGNING_KEY,
+        django_settings.JWT_SIGNING_KEY,
         algorithm="HS256",
         headers=jwt.get_unverified_header(token),
     )
@@ -251,9 +252,6 @@ def test_hs256_token_signed_with_the_rs256_public_key_is_refused(
 
 
 def _hmac_with_public_key(payload, public_pem, kid):
-    import hashlib
-    import hmac
-
     signing_input = b64({"alg": "HS256", "typ": "JWT", "kid": kid}) + "." + b64(payload)
     signature = hmac.new(public_pem, signing_input.encode(), hashlib.sha256).digest()
     return (

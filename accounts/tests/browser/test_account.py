@@ -1,4 +1,5 @@
 import pytest
+from django.core import mail
 from playwright.sync_api import expect
 
 from accounts import services
@@ -119,8 +120,6 @@ def test_verifying_the_email_address_from_the_link(page, snap, transactional_db)
     page.goto("/accounts/verify-email/resend/")
     page.get_by_label("Email").fill("grace@example.com")
     page.get_by_role("button", name="Send the link").click()
-    from django.core import mail
-
     page.goto(emailed_path(mail.outbox[-1]))
     snap("verify_email")
 

@@ -1,6 +1,7 @@
 """The pages' twin of the per-session limit on wrong current passwords."""
 
 import pytest
+from django.test import Client
 
 from accounts.tests.factories import PASSWORD, UserFactory
 from accounts.tests.helpers import messages_of
@@ -53,8 +54,6 @@ def test_the_page_rule_stays_on_with_throttle_rates_off(client, settings):
 
 
 def test_another_browser_of_the_same_account_stays_signed_in(client, django_user_model):
-    from django.test import Client
-
     user = UserFactory()
     other = Client()
     other.force_login(user)

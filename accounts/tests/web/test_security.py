@@ -1,5 +1,6 @@
 import uuid
 
+from django.test import Client
 from rest_framework.test import APIClient
 
 from accounts import services
@@ -110,8 +111,6 @@ def test_revoke_by_get_is_refused(signed_in_client, user, tokens):
 def test_sign_out_everywhere_revokes_tokens_and_every_browser(
     signed_in_client, user, tokens
 ):
-    from django.test import Client
-
     elsewhere = Client()
     elsewhere.force_login(user)
     api = bearer_client(tokens["access_token"])
