@@ -2,11 +2,14 @@ import re
 
 import pytest
 from django.conf import settings
+from django.contrib.auth.models import Permission
 from django.core.cache import cache
-from django.test import override_settings
+from django.db import OperationalError, connection
+from django.test import Client, override_settings
 from rest_framework.test import APIClient
 
 from accounts.tests.factories import PASSWORD, UserFactory
+from accounts.tests.helpers import api_client_signed_in_as, bearer_client, sign_in
 
 # Test-only settings for the whole run: a fast hasher (every hasher production
 # accepts stays listed, so imported hashes still verify), tasks run inline, and
@@ -55,22 +58,64 @@ def api_client():
 
 
 @pytest.fixture
+def superuser(db):
+    return UserFactory(username="root", is_staff=True, is_superuser=True)
+
+
+@pytest.fixture
+def staff(db):
+    """Staff who are not superusers, holding every permission there is: what
+    they are refused, the staff-scope rule alone refuses."""
+    clerk = UserFactory(username="clerk", is_staff=True)
+    clerk.user_permissions.set(Permission.objects.all())
+    return clerk
+
+
+@pytest.fixture
+def superuser_client(superuser):
+    """The browser door (admin and pages) signed in as `superuser`."""
+    client = Client()
+    client.force_login(superuser)
+    return client
+
+
+@pytest.fixture
+def staff_client(staff):
+    """The browser door (admin and pages) signed in as `staff`."""
+    client = Client()
+    client.force_login(staff)
+    return client
+
+
+@pytest.fixture
+def superuser_api_client(superuser):
+    return api_client_signed_in_as(superuser)
+
+
+@pytest.fixture
+def staff_api_client(staff):
+    return api_client_signed_in_as(staff)
+
+
+@pytest.fixture
 def tokens(api_client, user, password):
     """A signed-in user's token response."""
-    response = api_client.post(
-        "/api/v1/auth/signin",
-        {"email": user.email, "password": password},
-        format="json",
-    )
-    assert response.status_code == 200, response.content
-    return response.json()
+    return sign_in(user, password, client=api_client)
 
 
 @pytest.fixture
 def auth_api_client(tokens):
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {tokens['access_token']}")
-    return client
+    return bearer_client(tokens["access_token"])
+
+
+@pytest.fixture
+def database_down(monkeypatch):
+    """The database refuses connections, as when its server is stopped."""
+
+    def refuse(*args, **kwargs):
+        raise OperationalError("connection refused")
+
+    monkeypatch.setattr(connection, "ensure_connection", refuse)
 
 
 def pytest_collection_modifyitems(config, items):

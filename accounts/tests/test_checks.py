@@ -5,13 +5,12 @@ import subprocess
 import sys
 
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 from django.conf import settings as django_settings
 from django.core.checks import run_checks
 from django.core.exceptions import ImproperlyConfigured
 
 from accounts.checks import TAG, refuse_bad_configuration
+from accounts.tests.helpers import write_key_pair
 
 PROJECT_DIR = django_settings.BASE_DIR
 
@@ -39,23 +38,7 @@ def config_errors() -> list[str]:
 @pytest.fixture
 def rsa_key_pair(tmp_path):
     """A fresh RSA key pair as PEM files: (private_path, public_path)."""
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    private_path = tmp_path / "private.pem"
-    public_path = tmp_path / "public.pem"
-    private_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    public_path.write_bytes(
-        key.public_key().public_bytes(
-            serialization.Encoding.PEM,
-            serialization.PublicFormat.SubjectPublicKeyInfo,
-        )
-    )
-    return private_path, public_path
+    return write_key_pair(tmp_path)
 
 
 def run_python(code: str, **env) -> subprocess.CompletedProcess:

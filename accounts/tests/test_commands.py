@@ -14,7 +14,8 @@ from django.utils import timezone
 
 from accounts.hashers import ACCEPTED_HASHERS
 from accounts.models import AuthEvent, RateCounter, TokenSession, User
-from accounts.tests.factories import PASSWORD, UserFactory, api_client_signed_in_as
+from accounts.tests.factories import PASSWORD, UserFactory
+from accounts.tests.helpers import api_client_signed_in_as
 
 pytestmark = pytest.mark.django_db
 
@@ -122,7 +123,6 @@ def test_purge_deletes_in_batches(long_gone, monkeypatch):
 # flushexpiredtokens
 # ---------------------------------------------------------------------------
 def test_flushexpiredtokens_deletes_expired_rate_counters_only():
-
     RateCounter.objects.create(key="old", count=3, expires_at=days_ago(1))
     RateCounter.objects.create(
         key="live", count=3, expires_at=timezone.now() + timedelta(minutes=5)

@@ -23,10 +23,10 @@ from django_tasks_db.models import DBTaskResult
 from accounts import services
 from accounts.models import User
 from accounts.tests.factories import UserFactory
+from accounts.tests.helpers import ADMIN_TASKS
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-TASKS = "/admin/django_tasks_database/dbtaskresult/"
 NEW_PASSWORD = "a brand new passphrase"
 
 
@@ -282,16 +282,9 @@ def failed_email(smtp):
     return DBTaskResult.objects.get(status="FAILED")
 
 
-@pytest.fixture
-def superuser_client():
-    client = Client()
-    client.force_login(UserFactory(is_staff=True, is_superuser=True))
-    return client
-
-
 def retry_action(client, *rows):
     return client.post(
-        TASKS,
+        ADMIN_TASKS,
         {
             "action": "retry_failed_emails",
             "_selected_action": [str(row.pk) for row in rows],
@@ -300,7 +293,7 @@ def retry_action(client, *rows):
 
 
 def test_task_list_shows_which_email_failed(superuser_client, failed_email):
-    response = superuser_client.get(TASKS + "?status__exact=FAILED")
+    response = superuser_client.get(ADMIN_TASKS + "?status__exact=FAILED")
 
     assert response.status_code == 200
     assert "password_reset" in response.content.decode()
@@ -343,7 +336,7 @@ def test_staff_who_may_only_view_tasks_cannot_retry(smtp, failed_email):
     client = Client()
     client.force_login(viewer)
 
-    listed = client.get(TASKS)
+    listed = client.get(ADMIN_TASKS)
     retry_action(client, failed_email)
     run_worker()
 

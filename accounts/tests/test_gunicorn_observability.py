@@ -5,26 +5,19 @@ log is one JSON object per line, gunicorn's own lines included."""
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
 import urllib.error
 import urllib.request
-from pathlib import Path
 
 import pytest
 
+from accounts.tests.helpers import PROJECT_ROOT, free_port, gunicorn_command
+
 pytestmark = pytest.mark.slow
 
-ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "gunicorn-metrics-token-0123456789"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def get(port, path, **headers):
@@ -62,7 +55,7 @@ def server(tmp_path_factory):
     for command in (["migrate", "--noinput", "-v", "0"], ["createcachetable"]):
         subprocess.run(
             [sys.executable, "manage.py", *command],
-            cwd=ROOT,
+            cwd=PROJECT_ROOT,
             env=env,
             check=True,
             timeout=300,
@@ -71,19 +64,8 @@ def server(tmp_path_factory):
     log = directory / "stderr.log"
     with log.open("w") as stderr:
         process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "identity_site.wsgi",
-                "-c",
-                "gunicorn.conf.py",
-                "--bind",
-                f"127.0.0.1:{port}",
-                "--workers",
-                "3",
-            ],
-            cwd=ROOT,
+            gunicorn_command(port, workers=3),
+            cwd=PROJECT_ROOT,
             env=env,
             stdout=subprocess.DEVNULL,
             stderr=stderr,

@@ -5,30 +5,23 @@ deployment."""
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
 import urllib.error
 import urllib.request
-from pathlib import Path
 
 import psycopg
 import pytest
 import redis
 
+from accounts.tests.helpers import PROJECT_ROOT, free_port, gunicorn_command
+
 pytestmark = pytest.mark.slow
 
-ROOT = Path(__file__).resolve().parents[2]
 PG = "postgres://postgres@127.0.0.1:5432"
 DATABASE = f"identity_multiprocess_test_{os.getpid()}"  # concurrent runs stay apart
 REDIS_URL = "redis://127.0.0.1:6379/14"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def call(port, method, path, body=None, token=None):
@@ -68,7 +61,7 @@ def servers():
     }
     subprocess.run(
         [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
-        cwd=ROOT,
+        cwd=PROJECT_ROOT,
         env=env,
         check=True,
         timeout=300,
@@ -76,21 +69,8 @@ def servers():
     ports = [free_port(), free_port()]
     processes = [
         subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "identity_site.wsgi",
-                "-c",
-                "gunicorn.conf.py",
-                "--bind",
-                f"127.0.0.1:{port}",
-                "--workers",
-                "1",
-                "--access-logfile",
-                "/dev/null",
-            ],
-            cwd=ROOT,
+            gunicorn_command(port, workers=1, extra=["--access-logfile", "/dev/null"]),
+            cwd=PROJECT_ROOT,
             env=env,
             start_new_session=True,
         )

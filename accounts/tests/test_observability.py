@@ -9,7 +9,6 @@ from datetime import timedelta
 import pytest
 import time_machine
 from django.core.checks import run_checks
-from django.db import OperationalError, connection
 from django.utils import timezone
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -24,16 +23,21 @@ from accounts.observability.logs import (
 )
 from accounts.tasks import send_account_email
 from accounts.tests.factories import UserFactory
+from accounts.tests.helpers import (
+    ME,
+    METRICS,
+    READY,
+    SIGNIN,
+    UNREACHABLE_REDIS,
+    attempt_sign_in,
+    emailed_link,
+    redis_cache,
+)
 from identity_site import settings as settings_module
 
 pytestmark = pytest.mark.django_db
 
-SIGNIN = "/api/v1/auth/signin"
-ME = "/api/v1/users/me"
-READY = "/api/v1/health/ready"
-METRICS = "/metrics"
 METRICS_TOKEN = "scrape-token-0123456789abcdef"
-UNREACHABLE_REDIS = "redis://127.0.0.1:1/0"
 DATABASE_TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 ISO_UTC = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")
 
@@ -70,11 +74,8 @@ def json_lines():
 
 
 def failed_sign_in(api_client, **headers):
-    return api_client.post(
-        SIGNIN,
-        {"email": "nobody@example.com", "password": "not the password"},
-        format="json",
-        **headers,
+    return attempt_sign_in(
+        "nobody@example.com", "not the password", client=api_client, **headers
     )
 
 
@@ -467,12 +468,7 @@ def test_readiness_is_ok_when_everything_answers(api_client):
 
 
 def test_readiness_is_503_naming_the_cache_when_it_is_unreachable(api_client, settings):
-    settings.CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": UNREACHABLE_REDIS,
-        }
-    }
+    settings.CACHES = redis_cache(UNREACHABLE_REDIS)
 
     response = api_client.get(READY)
 
@@ -487,13 +483,8 @@ def test_readiness_is_503_naming_the_cache_when_it_is_unreachable(api_client, se
 
 
 def test_readiness_is_503_naming_the_database_when_it_is_unreachable(
-    api_client, monkeypatch
+    api_client, database_down
 ):
-    def refuse(*args, **kwargs):
-        raise OperationalError("connection refused")
-
-    monkeypatch.setattr(connection, "ensure_connection", refuse)
-
     response = api_client.get(READY)
 
     assert response.status_code == 503
@@ -645,16 +636,9 @@ def _record_texts(record: logging.LogRecord) -> list[str]:
     return texts + [formatted]
 
 
-def _link(message, path):
-    match = re.search(rf"(\S+/{path}/([^/\s]+)/([^/\s]+))", message.body)
-    assert match, message.body
-    return match.group(1), match.group(2), match.group(3).rstrip("/")
-
-
 def test_no_flow_logs_a_password_token_link_or_hash(
     api_client, mailoutbox, everything_logged, settings
 ):
-
     settings.EMAIL_VERIFICATION = "optional"
     secrets = []
     first, second, third = (
@@ -684,7 +668,7 @@ def test_no_flow_logs_a_password_token_link_or_hash(
     assert signup.status_code == 201
     tokens = keep_tokens(signup)
     keep_hash()
-    link, uid, token = _link(mailoutbox[-1], "verify-email")
+    link, uid, token = emailed_link(mailoutbox[-1], "verify-email")
     secrets += [link, token]
     # Verify the address.
     assert (
@@ -713,7 +697,7 @@ def test_no_flow_logs_a_password_token_link_or_hash(
         post("/api/v1/auth/forgot-password", {"email": "ada@example.com"}).status_code
         < 300
     )
-    link, uid, token = _link(mailoutbox[-1], "password/reset")
+    link, uid, token = emailed_link(mailoutbox[-1], "password/reset")
     secrets += [link, token]
     reset = post(
         "/api/v1/auth/reset-password",

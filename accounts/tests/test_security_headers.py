@@ -2,6 +2,7 @@ import subprocess
 import sys
 
 import pytest
+from django.conf import settings as django_settings
 
 pytestmark = pytest.mark.django_db
 
@@ -55,9 +56,6 @@ def test_deploy_check_is_clean_with_production_settings(tmp_path):
 
 
 def test_production_cookies_are_secure_host_only_and_http_only():
-    # Imported here: other tests of this module take pytest's `settings` fixture.
-    from django.conf import settings
-
     # Read from a fresh interpreter: the test run itself is not production.
     code = (
         "import django;django.setup();from django.conf import settings as s;"
@@ -78,7 +76,7 @@ def test_production_cookies_are_secure_host_only_and_http_only():
         capture_output=True,
         text=True,
         check=True,
-        cwd=str(settings.BASE_DIR),
+        cwd=str(django_settings.BASE_DIR),
     ).stdout.split()
 
     assert out == [

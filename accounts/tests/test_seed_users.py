@@ -5,10 +5,10 @@ from django.core.management import CommandError, call_command
 from django.test import override_settings
 
 from accounts.models import User
+from accounts.tests.helpers import SIGNIN
 
 pytestmark = pytest.mark.django_db
 
-SIGNIN = "/api/v1/auth/signin"
 SHARED_PASSWORD = "a shared bench passphrase"
 
 

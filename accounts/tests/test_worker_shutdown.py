@@ -11,22 +11,21 @@ the middle of a delivery.
 import asyncio
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
 import time
 from email import message_from_bytes
 from email.policy import default as default_policy
-from pathlib import Path
 
 import psycopg
 import pytest
 from aiosmtpd.controller import Controller
 
+from accounts.tests.helpers import PROJECT_ROOT, free_port
+
 pytestmark = pytest.mark.slow
 
-ROOT = Path(__file__).resolve().parents[2]
 PG = "postgres://postgres@127.0.0.1:5432"
 # The process id keeps concurrent runs on one machine (two checkouts, CI and a
 # developer) from dropping each other's database.
@@ -51,12 +50,6 @@ class SlowSink:
         message = message_from_bytes(envelope.content, policy=default_policy)
         self.accepted.append((tuple(envelope.rcpt_tos), str(message["Subject"])))
         return "250 Message accepted for delivery"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def task_statuses() -> dict[str, int]:
@@ -110,13 +103,13 @@ def worker_env(sink):
     manage = [sys.executable, "manage.py"]
     subprocess.run(
         [*manage, "migrate", "--noinput", "-v", "0"],
-        cwd=ROOT,
+        cwd=PROJECT_ROOT,
         env=env,
         check=True,
         timeout=300,
     )
     subprocess.run(
-        [*manage, "createcachetable"], cwd=ROOT, env=env, check=True, timeout=60
+        [*manage, "createcachetable"], cwd=PROJECT_ROOT, env=env, check=True, timeout=60
     )
     enqueue = (
         "from accounts import emails\n"
@@ -128,7 +121,11 @@ def worker_env(sink):
         "    emails.send_password_changed(user)\n"
     )
     subprocess.run(
-        [*manage, "shell", "-c", enqueue], cwd=ROOT, env=env, check=True, timeout=60
+        [*manage, "shell", "-c", enqueue],
+        cwd=PROJECT_ROOT,
+        env=env,
+        check=True,
+        timeout=60,
     )
     try:
         yield env
@@ -148,7 +145,7 @@ def start_worker(env) -> subprocess.Popen:
             "--interval",
             "0.2",
         ],
-        cwd=ROOT,
+        cwd=PROJECT_ROOT,
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,

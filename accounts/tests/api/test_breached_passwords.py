@@ -10,10 +10,10 @@ import pytest
 from django.conf import settings as django_settings
 
 from accounts.models import User
+from accounts.tests.helpers import SIGNUP
 
 pytestmark = pytest.mark.django_db
 
-SIGNUP = "/api/v1/auth/signup"
 BREACHED = "plum kettle orbit seventeen"
 CLEAN = "walnut harbour lantern ninety"
 PADDING = [f"{n:035X}:0" for n in range(1, 400)]

@@ -2,10 +2,10 @@ import pytest
 from django.core import mail
 
 from accounts.models import AuthEvent
+from accounts.tests.helpers import CHANGE
 
 pytestmark = pytest.mark.django_db
 
-CHANGE = "/api/v1/auth/change-password"
 NEW = "a brand new passphrase"
 
 

@@ -7,22 +7,9 @@ from rest_framework.test import APIClient
 
 from accounts.models import TokenSession, User
 from accounts.tests.factories import PASSWORD, UserFactory
+from accounts.tests.helpers import CHANGE, CLIENT_IP, ME, REFRESH, SIGNIN, signed_in
 
 pytestmark = pytest.mark.django_db
-
-SIGNIN = "/api/v1/auth/signin"
-CHANGE = "/api/v1/auth/change-password"
-ME = "/api/v1/users/me"
-REFRESH = "/api/v1/auth/token/refresh"
-
-
-def session_of(user, ip="198.51.100.7"):
-    client = APIClient(REMOTE_ADDR=ip)
-    body = client.post(
-        SIGNIN, {"email": user.email, "password": PASSWORD}, format="json"
-    ).json()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {body['access_token']}")
-    return client, body
 
 
 def wrong_change(client, guess="wrong guess"):
@@ -40,7 +27,7 @@ def wrong_delete(client, guess="wrong guess"):
 @pytest.mark.parametrize("attempt", [wrong_change, wrong_delete])
 def test_the_fifth_wrong_current_password_revokes_the_session(attempt):
     user = UserFactory()
-    client, body = session_of(user)
+    client, body = signed_in(user, REMOTE_ADDR=CLIENT_IP)
 
     codes = [attempt(client, f"guess {i}").status_code for i in range(5)]
     after = attempt(client, PASSWORD)
@@ -58,7 +45,7 @@ def test_the_fifth_wrong_current_password_revokes_the_session(attempt):
 
 def test_forty_guesses_are_never_all_evaluated():
     user = UserFactory()
-    client, _ = session_of(user)
+    client, _ = signed_in(user, REMOTE_ADDR=CLIENT_IP)
 
     codes = [wrong_change(client, f"guess {i}").status_code for i in range(40)]
 
@@ -68,7 +55,7 @@ def test_forty_guesses_are_never_all_evaluated():
 
 def test_change_password_and_delete_account_share_the_session_s_count():
     user = UserFactory()
-    client, _ = session_of(user)
+    client, _ = signed_in(user, REMOTE_ADDR=CLIENT_IP)
     for i in range(3):
         wrong_change(client, f"guess {i}")
     wrong_delete(client, "guess 3")
@@ -80,8 +67,8 @@ def test_change_password_and_delete_account_share_the_session_s_count():
 
 def test_wrong_current_passwords_in_one_session_leave_the_others_alone():
     user = UserFactory()
-    thief, _ = session_of(user, ip="203.0.113.9")
-    owner, _ = session_of(user, ip="192.0.2.50")
+    thief, _ = signed_in(user, REMOTE_ADDR="203.0.113.9")
+    owner, _ = signed_in(user, REMOTE_ADDR="192.0.2.50")
     for i in range(6):
         wrong_change(thief, f"guess {i}")
 
@@ -92,7 +79,7 @@ def test_wrong_current_passwords_in_one_session_leave_the_others_alone():
 def test_wrong_current_passwords_do_not_count_against_sign_in():
     user = UserFactory()
     for _ in range(3):
-        thief, _ = session_of(user, ip="203.0.113.9")
+        thief, _ = signed_in(user, REMOTE_ADDR="203.0.113.9")
         for i in range(5):
             wrong_change(thief, f"guess {i}")
 
@@ -106,7 +93,7 @@ def test_wrong_current_passwords_do_not_count_against_sign_in():
 def test_the_per_session_rule_stays_on_with_throttle_rates_off(settings):
     settings.THROTTLE_RATES = "off"
     user = UserFactory()
-    client, _ = session_of(user)
+    client, _ = signed_in(user, REMOTE_ADDR=CLIENT_IP)
 
     codes = [wrong_change(client, f"guess {i}").status_code for i in range(6)]
 
@@ -115,7 +102,7 @@ def test_the_per_session_rule_stays_on_with_throttle_rates_off(settings):
 
 def test_a_right_current_password_before_the_fifth_still_works():
     user = UserFactory()
-    client, _ = session_of(user)
+    client, _ = signed_in(user, REMOTE_ADDR=CLIENT_IP)
     for i in range(4):
         wrong_change(client, f"guess {i}")
 

@@ -3,30 +3,8 @@
 import os
 
 import pytest
-from django.db import OperationalError, connection
 
-HEALTH = "/api/v1/health"
-# Nothing listens on port 1: connecting is refused at once.
-UNREACHABLE_REDIS = "redis://127.0.0.1:1/0"
-
-
-def redis_cache(location: str) -> dict:
-    return {
-        "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": location,
-        }
-    }
-
-
-@pytest.fixture
-def database_down(monkeypatch):
-    """The database refuses connections, as when its server is stopped."""
-
-    def refuse(*args, **kwargs):
-        raise OperationalError("connection refused")
-
-    monkeypatch.setattr(connection, "ensure_connection", refuse)
+from accounts.tests.helpers import HEALTH, UNREACHABLE_REDIS, redis_cache
 
 
 @pytest.mark.django_db

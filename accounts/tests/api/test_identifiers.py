@@ -4,14 +4,11 @@ import pytest
 from django.db import IntegrityError, transaction
 
 from accounts.models import User
-from accounts.tests.factories import PASSWORD, UserFactory, api_client_signed_in_as
+from accounts.tests.factories import PASSWORD, UserFactory
+from accounts.tests.helpers import ME, SIGNIN, SIGNUP, USERS, api_client_signed_in_as
 
 pytestmark = pytest.mark.django_db
 
-SIGNUP = "/api/v1/auth/signup"
-SIGNIN = "/api/v1/auth/signin"
-ME = "/api/v1/users/me"
-USERS = "/api/v1/users"
 
 FULLWIDTH_E = "a@\uff45xample.com"  # "ｅxample.com"
 SOFT_HYPHEN = "a@exam\u00adple.com"

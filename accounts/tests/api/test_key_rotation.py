@@ -7,34 +7,16 @@ from datetime import timedelta
 import jwt
 import pytest
 import time_machine
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 from django.core.checks import run_checks
 from django.utils import timezone
 
 from accounts.checks import TAG
+from accounts.tests.helpers import JWKS, REFRESH, get_me, sign_in, write_key_pair
 
 pytestmark = pytest.mark.django_db
 
-ME = "/api/v1/users/me"
-REFRESH = "/api/v1/auth/token/refresh"
-JWKS = "/.well-known/jwks.json"
 OLD_KEY = "old-signing-key-" + "o" * 32
 NEW_KEY = "new-signing-key-" + "n" * 32
-
-
-def sign_in(api_client, user, password) -> dict:
-    response = api_client.post(
-        "/api/v1/auth/signin",
-        {"email": user.email, "password": password},
-        format="json",
-    )
-    assert response.status_code == 200, response.content
-    return response.json()
-
-
-def get_me(api_client, token):
-    return api_client.get(ME, HTTP_AUTHORIZATION=f"Bearer {token}")
 
 
 def kid(token: str) -> str:
@@ -43,25 +25,6 @@ def kid(token: str) -> str:
 
 def in_minutes(minutes: int):
     return timezone.now() + timedelta(minutes=minutes)
-
-
-def write_key_pair(directory, name: str):
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    private = directory / f"{name}-private.pem"
-    public = directory / f"{name}-public.pem"
-    private.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    public.write_bytes(
-        key.public_key().public_bytes(
-            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-        )
-    )
-    return str(private), str(public)
 
 
 def config_errors() -> list[str]:
@@ -82,7 +45,7 @@ def old_hs256_tokens(api_client, user, password, settings):
     """Tokens signed with OLD_KEY; then the service rotates to NEW_KEY."""
     settings.JWT_ALGORITHM = "HS256"
     settings.JWT_SIGNING_KEY = OLD_KEY
-    tokens = sign_in(api_client, user, password)
+    tokens = sign_in(user, password, client=api_client)
     settings.JWT_SIGNING_KEY = NEW_KEY
     return tokens
 
@@ -170,7 +133,7 @@ def test_new_tokens_are_signed_with_the_current_key_during_the_grace_period(
     settings.JWT_PREVIOUS_SIGNING_KEYS = [OLD_KEY]
     settings.JWT_PREVIOUS_KEYS_UNTIL = in_minutes(5).isoformat()
 
-    fresh = sign_in(api_client, user, password)
+    fresh = sign_in(user, password, client=api_client)
 
     jwt.decode(
         fresh["access_token"],
@@ -208,7 +171,7 @@ def rotated_rs256(api_client, user, password, settings, tmp_path):
     settings.JWT_ALGORITHM = "RS256"
     settings.JWT_PRIVATE_KEY_FILE = old_private
     settings.JWT_PUBLIC_KEY_FILE = old_public
-    tokens = sign_in(api_client, user, password)
+    tokens = sign_in(user, password, client=api_client)
     settings.JWT_PRIVATE_KEY_FILE = new_private
     settings.JWT_PUBLIC_KEY_FILE = new_public
     settings.JWT_PREVIOUS_PUBLIC_KEY_FILES = [old_public]
@@ -236,7 +199,7 @@ def test_rs256_token_signed_with_the_previous_key_is_401_after_the_grace_period(
 def test_rs256_new_tokens_are_signed_with_the_current_key(
     api_client, user, password, rotated_rs256
 ):
-    fresh = sign_in(api_client, user, password)
+    fresh = sign_in(user, password, client=api_client)
 
     assert kid(fresh["access_token"]) != kid(rotated_rs256["access_token"])
     with time_machine.travel(in_minutes(6)):
@@ -246,7 +209,7 @@ def test_rs256_new_tokens_are_signed_with_the_current_key(
 def test_jwks_lists_the_current_and_previous_keys_during_the_grace_period(
     api_client, user, password, rotated_rs256
 ):
-    fresh = sign_in(api_client, user, password)
+    fresh = sign_in(user, password, client=api_client)
 
     keys = api_client.get(JWKS).json()["keys"]
 
@@ -260,7 +223,7 @@ def test_jwks_lists_the_current_and_previous_keys_during_the_grace_period(
 def test_jwks_lists_only_the_current_key_after_the_grace_period(
     api_client, user, password, rotated_rs256
 ):
-    fresh = sign_in(api_client, user, password)
+    fresh = sign_in(user, password, client=api_client)
 
     with time_machine.travel(in_minutes(6)):
         keys = api_client.get(JWKS).json()["keys"]

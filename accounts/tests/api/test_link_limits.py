@@ -5,10 +5,10 @@ import pytest
 import time_machine
 from rest_framework.test import APIClient
 
+from accounts.tests.helpers import RESET, VERIFY
+
 pytestmark = pytest.mark.django_db
 
-RESET = "/api/v1/auth/reset-password"
-VERIFY = "/api/v1/auth/verify-email"
 BODIES = {
     RESET: {"uid": "MQ", "token": "forged-token", "new_password": "a new passphrase"},
     VERIFY: {"uid": "MQ", "token": "forged-token"},

@@ -3,10 +3,9 @@ from django.core import mail
 
 from accounts.models import TokenSession, User
 from accounts.tests.factories import UserFactory
+from accounts.tests.helpers import ME
 
 pytestmark = pytest.mark.django_db
-
-ME = "/api/v1/users/me"
 
 
 def test_me_returns_the_user_object(auth_api_client, user):

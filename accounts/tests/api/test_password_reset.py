@@ -1,7 +1,6 @@
 """POST /api/v1/auth/forgot-password and /api/v1/auth/reset-password, end to end
 through the emailed link."""
 
-import re
 from datetime import timedelta
 
 import pytest
@@ -11,25 +10,21 @@ from django.utils.http import urlsafe_base64_encode
 
 from accounts.models import User
 from accounts.tests.factories import UserFactory
+from accounts.tests.helpers import (
+    FORGOT,
+    ME,
+    REFRESH,
+    RESEND,
+    RESET,
+    VERIFY,
+    attempt_sign_in,
+    emailed_link,
+)
 
 pytestmark = pytest.mark.django_db
 
-FORGOT = "/api/v1/auth/forgot-password"
-RESET = "/api/v1/auth/reset-password"
-VERIFY = "/api/v1/auth/verify-email"
-RESEND = "/api/v1/auth/verify-email/resend"
-SIGNIN = "/api/v1/auth/signin"
-ME = "/api/v1/users/me"
-REFRESH = "/api/v1/auth/token/refresh"
 NEW_PASSWORD = "a brand new passphrase"
 INVALID = {"detail": "Invalid or expired token"}
-
-
-def link_parts(message, path) -> tuple[str, str, str]:
-    """The (link, uid, token) of the first `path` link in the text part."""
-    match = re.search(rf"(\S+/{path}/([^/\s]+)/([^/\s]+))", message.body)
-    assert match, message.body
-    return match.group(1).rstrip("/"), match.group(2), match.group(3).rstrip("/")
 
 
 def uid_of(user) -> str:
@@ -37,7 +32,7 @@ def uid_of(user) -> str:
 
 
 def reset_parts(message) -> tuple[str, str]:
-    _, uid, token = link_parts(message, "password/reset")
+    _, uid, token = emailed_link(message, "password/reset")
     return uid, token
 
 
@@ -50,12 +45,6 @@ def reset(api_client, uid, token, new_password=NEW_PASSWORD):
         RESET,
         {"uid": uid, "token": token, "new_password": new_password},
         format="json",
-    )
-
-
-def sign_in(api_client, email, password):
-    return api_client.post(
-        SIGNIN, {"email": email, "password": password}, format="json"
     )
 
 
@@ -109,7 +98,7 @@ def test_reset_email_links_to_the_configured_site_not_the_request_host(
 
     assert response.status_code == 200
     (message,) = mailoutbox
-    link, _, _ = link_parts(message, "password/reset")
+    link, _, _ = emailed_link(message, "password/reset")
     assert link.startswith(settings.SITE_URL + "/accounts/password/reset/")
     assert "evil.example" not in message.body
     assert "evil.example" not in message.alternatives[0][0]
@@ -122,7 +111,7 @@ def test_reset_email_links_to_the_frontend_when_configured(
 
     forgot(api_client, user.email)
 
-    link, uid, token = link_parts(mailoutbox[0], "reset-password")
+    link, uid, token = emailed_link(mailoutbox[0], "reset-password")
     assert link == f"https://app.example.org/reset-password/{uid}/{token}"
     assert reset(api_client, uid, token).status_code == 200
 
@@ -137,8 +126,10 @@ def test_reset_link_sets_a_password_that_signs_in(
 
     assert response.status_code == 200
     assert response.json() == {"detail": "Password reset successfully"}
-    assert sign_in(api_client, user.email, NEW_PASSWORD).status_code == 200
-    assert sign_in(api_client, user.email, password).status_code == 401
+    assert (
+        attempt_sign_in(user.email, NEW_PASSWORD, client=api_client).status_code == 200
+    )
+    assert attempt_sign_in(user.email, password, client=api_client).status_code == 401
 
 
 def test_reset_link_is_refused_the_second_time(api_client, user, reset_link):
@@ -148,7 +139,9 @@ def test_reset_link_is_refused_the_second_time(api_client, user, reset_link):
 
     assert response.status_code == 400
     assert response.json() == INVALID
-    assert sign_in(api_client, user.email, NEW_PASSWORD).status_code == 200
+    assert (
+        attempt_sign_in(user.email, NEW_PASSWORD, client=api_client).status_code == 200
+    )
 
 
 def test_reset_link_still_works_just_before_it_expires(
@@ -174,7 +167,7 @@ def test_reset_link_is_refused_after_the_reset_timeout(
 
     assert response.status_code == 400
     assert response.json() == INVALID
-    assert sign_in(api_client, user.email, password).status_code == 200
+    assert attempt_sign_in(user.email, password, client=api_client).status_code == 200
 
 
 def test_reset_refuses_a_tampered_token(api_client, user, password, reset_link):
@@ -185,7 +178,7 @@ def test_reset_refuses_a_tampered_token(api_client, user, password, reset_link):
 
     assert response.status_code == 400
     assert response.json() == INVALID
-    assert sign_in(api_client, user.email, password).status_code == 200
+    assert attempt_sign_in(user.email, password, client=api_client).status_code == 200
 
 
 def test_reset_refuses_a_token_with_another_users_uid(
@@ -198,7 +191,7 @@ def test_reset_refuses_a_token_with_another_users_uid(
 
     assert response.status_code == 400
     assert response.json() == INVALID
-    assert sign_in(api_client, other.email, password).status_code == 200
+    assert attempt_sign_in(other.email, password, client=api_client).status_code == 200
 
 
 def test_reset_refuses_a_malformed_uid(api_client, reset_link):
@@ -280,7 +273,7 @@ def test_verification_token_is_refused_as_a_reset_token(
 ):
     user = UserFactory(email_verified=False)
     api_client.post(RESEND, {"email": user.email}, format="json")
-    _, uid, token = link_parts(mailoutbox[0], "verify-email")
+    _, uid, token = emailed_link(mailoutbox[0], "verify-email")
 
     response = reset(api_client, uid, token)
 

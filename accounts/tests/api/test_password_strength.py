@@ -3,13 +3,11 @@
 import pytest
 
 from accounts.models import User
-from accounts.tests.factories import PASSWORD, UserFactory, api_client_signed_in_as
+from accounts.tests.factories import PASSWORD, UserFactory
+from accounts.tests.helpers import CHANGE, SIGNUP, USERS, api_client_signed_in_as
 
 pytestmark = pytest.mark.django_db
 
-SIGNUP = "/api/v1/auth/signup"
-CHANGE = "/api/v1/auth/change-password"
-USERS = "/api/v1/users"
 GUESSABLE = ["aaaaaaaaaaaa", "passwordpassword", "Welcome12345", "Password@1234"]
 
 

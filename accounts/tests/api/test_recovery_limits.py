@@ -9,11 +9,10 @@ from rest_framework.test import APIClient
 
 from accounts.models import AuthEvent
 from accounts.tests.factories import UserFactory
+from accounts.tests.helpers import FORGOT, RESEND
 
 pytestmark = pytest.mark.django_db
 
-FORGOT = "/api/v1/auth/forgot-password"
-RESEND = "/api/v1/auth/verify-email/resend"
 # Emails of one kind an account receives per hour however often it is asked for.
 EMAIL_CAP = 3
 

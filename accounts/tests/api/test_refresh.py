@@ -3,11 +3,9 @@ import time_machine
 from django.utils import timezone
 
 from accounts.models import AuthEvent, TokenSession
+from accounts.tests.helpers import ME, REFRESH
 
 pytestmark = pytest.mark.django_db
-
-REFRESH = "/api/v1/auth/token/refresh"
-ME = "/api/v1/users/me"
 
 
 def refresh(api_client, token):

@@ -8,21 +8,11 @@ import pytest
 import time_machine
 
 from accounts.models import TokenSession
+from accounts.tests.helpers import REFRESH, sign_in
 
 pytestmark = pytest.mark.django_db
 
-REFRESH = "/api/v1/auth/token/refresh"
 START = datetime(2030, 1, 6, 9, 0, tzinfo=UTC)
-
-
-def sign_in(api_client, user, password) -> dict:
-    response = api_client.post(
-        "/api/v1/auth/signin",
-        {"email": user.email, "password": password},
-        format="json",
-    )
-    assert response.status_code == 200, response.content
-    return response.json()
 
 
 def refresh(api_client, refresh_token):
@@ -38,7 +28,7 @@ def test_a_session_refreshed_every_few_days_ends_thirty_days_after_sign_in(
     api_client, user, password
 ):
     with time_machine.travel(START, tick=False) as clock:
-        tokens = sign_in(api_client, user, password)
+        tokens = sign_in(user, password, client=api_client)
         for _ in range(4):  # day 6, 12, 18, 24
             clock.shift(timedelta(days=6))
             response = refresh(api_client, tokens["refresh_token"])
@@ -53,7 +43,7 @@ def test_a_session_refreshed_every_few_days_ends_thirty_days_after_sign_in(
 
 def test_refresh_never_moves_the_end_past_the_maximum_age(api_client, user, password):
     with time_machine.travel(START, tick=False) as clock:
-        tokens = sign_in(api_client, user, password)
+        tokens = sign_in(user, password, client=api_client)
         for _ in range(4):
             clock.shift(timedelta(days=6))
             tokens = refresh(api_client, tokens["refresh_token"]).json()
@@ -71,7 +61,7 @@ def test_refresh_never_moves_the_end_past_the_maximum_age(api_client, user, pass
 def test_maximum_age_is_configurable(api_client, user, password, settings):
     settings.SESSION_MAX_AGE_DAYS = 2
     with time_machine.travel(START, tick=False) as clock:
-        tokens = sign_in(api_client, user, password)
+        tokens = sign_in(user, password, client=api_client)
         clock.shift(timedelta(days=1))
         tokens = refresh(api_client, tokens["refresh_token"]).json()
         clock.shift(timedelta(days=1, seconds=1))

@@ -8,32 +8,18 @@ import time_machine
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
-from rest_framework.test import APIClient
 
 from accounts import services
 from accounts.models import TokenSession, User
-from accounts.tests.factories import PASSWORD, UserFactory
+from accounts.tests.factories import UserFactory
+from accounts.tests.helpers import ME, SESSIONS, signed_in
 
 pytestmark = pytest.mark.django_db
 
-ME = "/api/v1/users/me"
-SESSIONS = "/api/v1/auth/sessions"
-
-
-def signin(user):
-    client = APIClient()
-    body = client.post(
-        "/api/v1/auth/signin",
-        {"email": user.email, "password": PASSWORD},
-        format="json",
-    ).json()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {body['access_token']}")
-    return client, body
-
 
 def test_api_signout_kills_that_sessions_access_token_at_once(user):
-    client, first = signin(user)
-    other, _ = signin(user)
+    client, first = signed_in(user)
+    other, _ = signed_in(user)
 
     response = client.post(
         "/api/v1/auth/signout", {"refresh_token": first["refresh_token"]}, format="json"
@@ -45,8 +31,8 @@ def test_api_signout_kills_that_sessions_access_token_at_once(user):
 
 
 def test_deleting_a_session_kills_its_access_token_at_once(user):
-    client, _ = signin(user)
-    phone, _ = signin(user)
+    client, _ = signed_in(user)
+    phone, _ = signed_in(user)
     phone_id = next(s["id"] for s in client.get(SESSIONS).json() if not s["current"])
 
     response = client.delete(f"{SESSIONS}/{phone_id}")
@@ -57,8 +43,8 @@ def test_deleting_a_session_kills_its_access_token_at_once(user):
 
 
 def test_deleting_ones_own_current_session_is_allowed_and_kills_its_token(user):
-    client, _ = signin(user)
-    other, _ = signin(user)
+    client, _ = signed_in(user)
+    other, _ = signed_in(user)
     current = next(s["id"] for s in client.get(SESSIONS).json() if s["current"])
 
     response = client.delete(f"{SESSIONS}/{current}")
@@ -69,7 +55,7 @@ def test_deleting_ones_own_current_session_is_allowed_and_kills_its_token(user):
 
 
 def test_revoking_from_the_security_page_kills_the_access_token_at_once(client, user):
-    api, _ = signin(user)
+    api, _ = signed_in(user)
     session = TokenSession.objects.get(user=user)
     client.force_login(user)
 
@@ -81,8 +67,8 @@ def test_revoking_from_the_security_page_kills_the_access_token_at_once(client, 
 
 
 def test_revoking_one_users_session_leaves_another_users_tokens_alone(user):
-    client, _ = signin(user)
-    stranger, _ = signin(UserFactory())
+    client, _ = signed_in(user)
+    stranger, _ = signed_in(UserFactory())
     current = next(s["id"] for s in client.get(SESSIONS).json() if s["current"])
 
     client.delete(f"{SESSIONS}/{current}")
@@ -93,8 +79,8 @@ def test_revoking_one_users_session_leaves_another_users_tokens_alone(user):
 def test_concurrent_revocations_both_stay_recorded(user):
     """Two revocations racing on stale copies of the user row must not drop each
     other's entry (the list is rewritten under a row lock)."""
-    first_client, _ = signin(user)
-    second_client, _ = signin(user)
+    first_client, _ = signed_in(user)
+    second_client, _ = signed_in(user)
     first, second = TokenSession.objects.filter(user=user).order_by("created_at")
     stale_a = User.objects.get(pk=user.pk)
     stale_b = User.objects.get(pk=user.pk)
@@ -107,12 +93,12 @@ def test_concurrent_revocations_both_stay_recorded(user):
 
 
 def test_revoked_session_ids_are_pruned_after_the_access_token_lifetime(user):
-    old_client, _ = signin(user)
+    old_client, _ = signed_in(user)
     old = TokenSession.objects.get(user=user)
     old_client.delete(f"{SESSIONS}/{old.pk}")
 
     with time_machine.travel(timezone.now() + timedelta(minutes=17)):
-        client, _ = signin(user)
+        client, _ = signed_in(user)
         current = next(s["id"] for s in client.get(SESSIONS).json() if s["current"])
         client.delete(f"{SESSIONS}/{current}")
 
@@ -123,11 +109,11 @@ def test_revoked_session_ids_are_pruned_after_the_access_token_lifetime(user):
 def test_checking_revoked_sessions_costs_no_extra_query(
     user, django_assert_num_queries
 ):
-    client, _ = signin(user)
+    client, _ = signed_in(user)
     with CaptureQueriesContext(connection) as before:
         assert client.get(ME).status_code == 200
     queries = len(before.captured_queries)  # read now: each request resets the log
-    revoked, _ = signin(user)
+    revoked, _ = signed_in(user)
     revoked_id = next(s["id"] for s in revoked.get(SESSIONS).json() if s["current"])
     revoked.delete(f"{SESSIONS}/{revoked_id}")
 
@@ -139,7 +125,7 @@ def test_checking_revoked_sessions_costs_no_extra_query(
 
 
 def test_saving_a_stale_copy_of_the_user_does_not_bring_a_revoked_session_back(user):
-    client, _ = signin(user)
+    client, _ = signed_in(user)
     stale = User.objects.get(pk=user.pk)
     current = next(s["id"] for s in client.get(SESSIONS).json() if s["current"])
     client.delete(f"{SESSIONS}/{current}")

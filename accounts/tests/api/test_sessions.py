@@ -1,29 +1,16 @@
 import uuid
 
 import pytest
-from rest_framework.test import APIClient
 
-from accounts.tests.factories import PASSWORD, UserFactory
+from accounts.tests.factories import UserFactory
+from accounts.tests.helpers import SESSIONS, signed_in
 
 pytestmark = pytest.mark.django_db
 
-SESSIONS = "/api/v1/auth/sessions"
-
-
-def signin(user, agent="pytest"):
-    client = APIClient(HTTP_USER_AGENT=agent)
-    body = client.post(
-        "/api/v1/auth/signin",
-        {"email": user.email, "password": PASSWORD},
-        format="json",
-    ).json()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {body['access_token']}")
-    return client, body
-
 
 def test_sessions_lists_active_sessions_and_marks_the_current_one(user):
-    client, _ = signin(user, agent="laptop")
-    signin(user, agent="phone")
+    client, _ = signed_in(user, HTTP_USER_AGENT="laptop")
+    signed_in(user, HTTP_USER_AGENT="phone")
 
     response = client.get(SESSIONS)
 
@@ -44,8 +31,8 @@ def test_sessions_lists_active_sessions_and_marks_the_current_one(user):
 
 
 def test_deleting_a_session_revokes_its_refresh_token(user):
-    client, _ = signin(user, agent="laptop")
-    _, phone = signin(user, agent="phone")
+    client, _ = signed_in(user, HTTP_USER_AGENT="laptop")
+    _, phone = signed_in(user, HTTP_USER_AGENT="phone")
     phone_id = next(s["id"] for s in client.get(SESSIONS).json() if not s["current"])
 
     response = client.delete(f"{SESSIONS}/{phone_id}")
@@ -61,8 +48,8 @@ def test_deleting_a_session_revokes_its_refresh_token(user):
 
 
 def test_deleting_another_users_session_is_404_and_keeps_it(user):
-    client, _ = signin(user)
-    victim_client, victim = signin(UserFactory())
+    client, _ = signed_in(user)
+    victim_client, victim = signed_in(UserFactory())
     victim_session = victim_client.get(SESSIONS).json()[0]["id"]
 
     response = client.delete(f"{SESSIONS}/{victim_session}")
@@ -73,7 +60,7 @@ def test_deleting_another_users_session_is_404_and_keeps_it(user):
 
 @pytest.mark.parametrize("session_id", [str(uuid.uuid4()), "not-a-uuid"])
 def test_deleting_an_unknown_session_is_404(user, session_id):
-    client, _ = signin(user)
+    client, _ = signed_in(user)
 
     response = client.delete(f"{SESSIONS}/{session_id}")
 

@@ -6,10 +6,9 @@ from django.utils import timezone
 
 from accounts.models import AuthEvent, User
 from accounts.tests.factories import UserFactory
+from accounts.tests.helpers import SIGNIN
 
 pytestmark = pytest.mark.django_db
-
-SIGNIN = "/api/v1/auth/signin"
 
 
 def test_signin_with_email_returns_tokens_and_the_user(api_client, user, password):
@@ -141,7 +140,6 @@ def test_signin_refuses_unknown_fields(api_client, user, password):
 
 
 def test_signin_upgrades_a_bcrypt_hash_to_argon2(api_client, settings):
-
     settings.PASSWORD_HASHERS = [
         "accounts.hashers.Argon2PasswordHasher",
         "django.contrib.auth.hashers.BCryptPasswordHasher",

@@ -11,8 +11,8 @@ from rest_framework.test import APIClient
 
 from accounts import devices
 from accounts.tests.factories import PASSWORD, UserFactory
+from accounts.tests.helpers import attempt_sign_in
 
-SIGNIN = "/api/v1/auth/signin"
 START = "2026-06-01 12:00:20Z"
 
 
@@ -20,13 +20,6 @@ START = "2026-06-01 12:00:20Z"
 def _still_clock():
     with time_machine.travel(START, tick=False) as traveller:
         yield traveller
-
-
-def signin(identifier, password, ip="198.51.100.7", client=None):
-    client = client or APIClient(REMOTE_ADDR=ip)
-    return client.post(
-        SIGNIN, {"email": identifier, "password": password}, format="json"
-    )
 
 
 def spelling(name, n):
@@ -54,7 +47,7 @@ def test_guesses_from_one_ipv6_64_spread_over_128s_are_throttled_long_before_150
     network = ipaddress.ip_network("2001:db8:1234:5678::/64")
 
     codes = [
-        signin(
+        attempt_sign_in(
             spelling(user.username, i), f"guess {i}", ip=str(network[i + 1])
         ).status_code
         for i in range(150)
@@ -69,7 +62,9 @@ def test_ipv6_addresses_in_different_64s_have_their_own_limits(settings):
     settings.THROTTLE_RATES = "signin=2/min"
 
     codes = [
-        signin(f"nobody{i}@example.com", "x", ip=f"2001:db8:0:{i}::1").status_code
+        attempt_sign_in(
+            f"nobody{i}@example.com", "x", ip=f"2001:db8:0:{i}::1"
+        ).status_code
         for i in range(5)
     ]
 
@@ -90,10 +85,10 @@ def test_look_alike_spellings_of_one_account_share_its_failure_count(spellings):
     addresses = from_addresses(11)
 
     codes = [
-        signin(name, "wrong password", ip=ip).status_code
+        attempt_sign_in(name, "wrong password", ip=ip).status_code
         for name, ip in zip(guesses, addresses, strict=False)
     ]
-    after = signin(spellings[-1], PASSWORD, ip=addresses[-1])
+    after = attempt_sign_in(spellings[-1], PASSWORD, ip=addresses[-1])
 
     assert codes == [401] * 10
     assert after.status_code == 429
@@ -105,7 +100,7 @@ def test_spellings_of_an_unknown_identifier_share_one_count_like_an_account():
     addresses = from_addresses(11)
 
     codes = [
-        signin(spellings[i % 4], "wrong password", ip=addresses[i]).status_code
+        attempt_sign_in(spellings[i % 4], "wrong password", ip=addresses[i]).status_code
         for i in range(11)
     ]
 
@@ -118,7 +113,7 @@ def test_requests_from_an_unknown_address_share_one_bucket(settings, remote_addr
     settings.THROTTLE_RATES = "signin=3/min"
 
     codes = [
-        signin(f"nobody{i}@example.com", "x", ip=remote_addr).status_code
+        attempt_sign_in(f"nobody{i}@example.com", "x", ip=remote_addr).status_code
         for i in range(5)
     ]
 
@@ -132,7 +127,9 @@ def test_an_unparsable_forwarded_hop_counts_as_unknown(settings):
     codes = []
     for i in range(3):
         client = APIClient(REMOTE_ADDR="10.0.0.1", HTTP_X_FORWARDED_FOR=f"junk{i}")
-        codes.append(signin(f"nobody{i}@example.com", "x", client=client).status_code)
+        codes.append(
+            attempt_sign_in(f"nobody{i}@example.com", "x", client=client).status_code
+        )
 
     assert codes == [401, 401, 429]
 
@@ -146,11 +143,11 @@ def test_two_addresses_at_eleven_a_minute_do_not_lock_the_owner_out_for_good(
         _still_clock.shift(60 if minute else 0)
         for ip in ("203.0.113.1", "203.0.113.2"):
             for _ in range(11):
-                signin(owner.email, "wrong password", ip=ip)
+                attempt_sign_in(owner.email, "wrong password", ip=ip)
 
-    slowed = signin(owner.email, PASSWORD, ip="192.0.2.50")
+    slowed = attempt_sign_in(owner.email, PASSWORD, ip="192.0.2.50")
     _still_clock.shift(int(slowed["Retry-After"]))
-    later = signin(owner.email, PASSWORD, ip="192.0.2.50")
+    later = attempt_sign_in(owner.email, PASSWORD, ip="192.0.2.50")
 
     assert slowed.status_code == 429
     assert int(slowed["Retry-After"]) <= 15 * 60
@@ -161,12 +158,12 @@ def test_two_addresses_at_eleven_a_minute_do_not_lock_the_owner_out_for_good(
 def test_the_owner_s_browser_with_its_device_cookie_is_not_slowed():
     owner = UserFactory()
     browser = APIClient(REMOTE_ADDR="192.0.2.50")
-    assert signin(owner.email, PASSWORD, client=browser).status_code == 200
+    assert attempt_sign_in(owner.email, PASSWORD, client=browser).status_code == 200
     for ip in from_addresses(30):
-        signin(owner.email, "wrong password", ip=ip)
+        attempt_sign_in(owner.email, "wrong password", ip=ip)
 
-    stranger = signin(owner.email, PASSWORD, ip="192.0.2.51")
-    own_browser = signin(owner.email, PASSWORD, client=browser)
+    stranger = attempt_sign_in(owner.email, PASSWORD, ip="192.0.2.51")
+    own_browser = attempt_sign_in(owner.email, PASSWORD, client=browser)
 
     assert stranger.status_code == 429
     assert own_browser.status_code == 200
@@ -176,7 +173,7 @@ def test_the_owner_s_browser_with_its_device_cookie_is_not_slowed():
 def test_signin_sets_a_long_lived_http_only_device_cookie():
     owner = UserFactory()
 
-    response = signin(owner.email, PASSWORD)
+    response = attempt_sign_in(owner.email, PASSWORD)
 
     cookie = response.cookies[devices.COOKIE_NAME]
     assert cookie["httponly"]
@@ -190,7 +187,7 @@ def test_signin_sets_a_long_lived_http_only_device_cookie():
 def test_a_failed_signin_sets_no_device_cookie():
     owner = UserFactory()
 
-    response = signin(owner.email, "wrong password")
+    response = attempt_sign_in(owner.email, "wrong password")
 
     assert devices.COOKIE_NAME not in response.cookies
 
@@ -199,11 +196,11 @@ def test_a_failed_signin_sets_no_device_cookie():
 def test_a_device_cookie_of_another_account_does_not_exempt_from_the_slowdown():
     owner, other = UserFactory(), UserFactory()
     browser = APIClient(REMOTE_ADDR="192.0.2.50")
-    assert signin(other.email, PASSWORD, client=browser).status_code == 200
+    assert attempt_sign_in(other.email, PASSWORD, client=browser).status_code == 200
     for ip in from_addresses(10):
-        signin(owner.email, "wrong password", ip=ip)
+        attempt_sign_in(owner.email, "wrong password", ip=ip)
 
-    response = signin(owner.email, PASSWORD, client=browser)
+    response = attempt_sign_in(owner.email, PASSWORD, client=browser)
 
     assert response.status_code == 429
 
@@ -221,11 +218,11 @@ def test_a_device_cookie_of_another_account_does_not_exempt_from_the_slowdown():
 def test_a_forged_device_cookie_does_not_exempt_from_the_slowdown(forge):
     owner = UserFactory()
     for ip in from_addresses(10):
-        signin(owner.email, "wrong password", ip=ip)
+        attempt_sign_in(owner.email, "wrong password", ip=ip)
     browser = APIClient(REMOTE_ADDR="192.0.2.50")
     browser.cookies[devices.COOKIE_NAME] = forge(owner)
 
-    response = signin(owner.email, PASSWORD, client=browser)
+    response = attempt_sign_in(owner.email, PASSWORD, client=browser)
 
     assert response.status_code == 429
 
@@ -246,15 +243,19 @@ def test_retry_after_doubles_with_continued_failures_up_to_15_minutes(
     owner = UserFactory()
     addresses = iter(from_addresses(100))
     for _ in range(10):
-        assert signin(owner.email, "wrong", ip=next(addresses)).status_code == 401
+        assert (
+            attempt_sign_in(owner.email, "wrong", ip=next(addresses)).status_code == 401
+        )
 
     waits = []
     for _ in range(7):
-        refused = signin(owner.email, "wrong", ip=next(addresses))
+        refused = attempt_sign_in(owner.email, "wrong", ip=next(addresses))
         assert refused.status_code == 429
         waits.append(int(refused["Retry-After"]))
         _still_clock.shift(waits[-1])
-        assert signin(owner.email, "wrong", ip=next(addresses)).status_code == 401
+        assert (
+            attempt_sign_in(owner.email, "wrong", ip=next(addresses)).status_code == 401
+        )
 
     assert waits == [60, 120, 240, 480, 900, 900, 900]
 
@@ -264,7 +265,8 @@ def test_the_slowdown_counts_failures_only_not_successful_signins():
     owner = UserFactory()
 
     codes = [
-        signin(owner.email, PASSWORD, ip=ip).status_code for ip in from_addresses(15)
+        attempt_sign_in(owner.email, PASSWORD, ip=ip).status_code
+        for ip in from_addresses(15)
     ]
 
     assert codes == [200] * 15
@@ -274,11 +276,11 @@ def test_the_slowdown_counts_failures_only_not_successful_signins():
 def test_the_failure_count_is_forgotten_after_a_quiet_quarter_hour(_still_clock):
     owner = UserFactory()
     for ip in from_addresses(9):
-        signin(owner.email, "wrong password", ip=ip)
+        attempt_sign_in(owner.email, "wrong password", ip=ip)
     _still_clock.shift(15 * 60 + 1)
 
     codes = [
-        signin(owner.email, "wrong password", ip=ip).status_code
+        attempt_sign_in(owner.email, "wrong password", ip=ip).status_code
         for ip in from_addresses(9)
     ]
 
@@ -290,9 +292,13 @@ def test_the_slowdown_is_the_same_for_an_account_that_does_not_exist():
     UserFactory(email="real@example.com")
     addresses = from_addresses(22)
 
-    real = [signin("real@example.com", "x", ip=ip).status_code for ip in addresses[:11]]
+    real = [
+        attempt_sign_in("real@example.com", "x", ip=ip).status_code
+        for ip in addresses[:11]
+    ]
     ghost = [
-        signin("ghost@example.com", "x", ip=ip).status_code for ip in addresses[11:]
+        attempt_sign_in("ghost@example.com", "x", ip=ip).status_code
+        for ip in addresses[11:]
     ]
 
     assert real == ghost == [401] * 10 + [429]
@@ -303,6 +309,6 @@ def test_throttle_rates_off_turns_the_account_slowdown_off(settings):
     settings.THROTTLE_RATES = "off"
     owner = UserFactory()
     for ip in from_addresses(20):
-        signin(owner.email, "wrong password", ip=ip)
+        attempt_sign_in(owner.email, "wrong password", ip=ip)
 
-    assert signin(owner.email, PASSWORD, ip="192.0.2.1").status_code == 200
+    assert attempt_sign_in(owner.email, PASSWORD, ip="192.0.2.1").status_code == 200

@@ -1,30 +1,14 @@
 import pytest
-from rest_framework.test import APIClient
 
-from accounts.tests.factories import PASSWORD, UserFactory
+from accounts.tests.factories import UserFactory
+from accounts.tests.helpers import ME, REFRESH, SIGNOUT, SIGNOUT_ALL, signed_in
 
 pytestmark = pytest.mark.django_db
 
-SIGNOUT = "/api/v1/auth/signout"
-SIGNOUT_ALL = "/api/v1/auth/signout-all"
-REFRESH = "/api/v1/auth/token/refresh"
-ME = "/api/v1/users/me"
-
-
-def signin(user):
-    client = APIClient()
-    body = client.post(
-        "/api/v1/auth/signin",
-        {"email": user.email, "password": PASSWORD},
-        format="json",
-    ).json()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {body['access_token']}")
-    return client, body
-
 
 def test_signout_ends_that_session_only(user):
-    client, first = signin(user)
-    _, second = signin(user)
+    client, first = signed_in(user)
+    _, second = signed_in(user)
 
     response = client.post(
         SIGNOUT, {"refresh_token": first["refresh_token"]}, format="json"
@@ -54,8 +38,8 @@ def test_signout_requires_a_bearer_token(api_client, tokens):
 
 
 def test_signout_of_another_users_refresh_token_is_400_and_revokes_nothing(user):
-    client, _ = signin(user)
-    _, victim = signin(UserFactory())
+    client, _ = signed_in(user)
+    _, victim = signed_in(UserFactory())
 
     response = client.post(
         SIGNOUT, {"refresh_token": victim["refresh_token"]}, format="json"
@@ -72,8 +56,8 @@ def test_signout_of_another_users_refresh_token_is_400_and_revokes_nothing(user)
 
 
 def test_signout_all_revokes_every_access_and_refresh_token(user):
-    client, first = signin(user)
-    other, second = signin(user)
+    client, first = signed_in(user)
+    other, second = signed_in(user)
 
     response = client.post(SIGNOUT_ALL)
 
@@ -88,10 +72,10 @@ def test_signout_all_revokes_every_access_and_refresh_token(user):
 
 
 def test_token_issued_right_after_signout_all_works(user):
-    client, _ = signin(user)
+    client, _ = signed_in(user)
     client.post(SIGNOUT_ALL)
 
-    fresh, _ = signin(user)
+    fresh, _ = signed_in(user)
 
     assert fresh.get(ME).status_code == 200
 

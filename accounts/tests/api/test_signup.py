@@ -6,10 +6,9 @@ from django.utils import timezone
 
 from accounts.models import AuthEvent, TokenSession, User
 from accounts.tests.factories import UserFactory
+from accounts.tests.helpers import SIGNUP
 
 pytestmark = pytest.mark.django_db
-
-SIGNUP = "/api/v1/auth/signup"
 
 
 def signup_body(**overrides):

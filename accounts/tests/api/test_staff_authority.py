@@ -5,11 +5,11 @@ hard-deletes themself."""
 import pytest
 
 from accounts.models import AuthEvent, User
-from accounts.tests.factories import UserFactory, api_client_signed_in_as
+from accounts.tests.factories import UserFactory
+from accounts.tests.helpers import USERS, api_client_signed_in_as, stored_fields
 
 pytestmark = pytest.mark.django_db
 
-USERS = "/api/v1/users"
 
 # Every field a staff PATCH may carry, with a value that differs from the
 # factory's, so a refused request that changed anything shows up.
@@ -23,61 +23,47 @@ PATCHES = [
 ]
 
 
-@pytest.fixture
-def clerk():
-    return UserFactory(username="clerk", is_staff=True)
-
-
-@pytest.fixture
-def root():
-    return UserFactory(username="root", is_staff=True, is_superuser=True)
-
-
-def stored(user) -> dict:
-    return User.objects.filter(pk=user.pk).values().get()
-
-
 @pytest.mark.parametrize("changes", PATCHES)
 @pytest.mark.parametrize("target", ["superuser", "other staff", "itself"])
 def test_staff_who_are_not_superusers_cannot_patch_staff_scope_accounts(
-    clerk, root, target, changes
+    staff, superuser, target, changes
 ):
     victim = {
-        "superuser": root,
+        "superuser": superuser,
         "other staff": UserFactory(is_staff=True),
-        "itself": clerk,
+        "itself": staff,
     }[target]
-    api = api_client_signed_in_as(clerk)
-    before = stored(victim)
+    api = api_client_signed_in_as(staff)
+    before = stored_fields(victim)
 
     response = api.patch(f"{USERS}/{victim.pk}", changes, format="json")
 
     assert response.status_code == 403
     assert set(response.json()) == {"detail"}
-    assert stored(victim) == before
+    assert stored_fields(victim) == before
 
 
 @pytest.mark.parametrize("target", ["superuser", "other staff", "itself"])
 def test_staff_who_are_not_superusers_cannot_delete_staff_scope_accounts(
-    clerk, root, target
+    staff, superuser, target
 ):
     victim = {
-        "superuser": root,
+        "superuser": superuser,
         "other staff": UserFactory(is_staff=True),
-        "itself": clerk,
+        "itself": staff,
     }[target]
 
-    response = api_client_signed_in_as(clerk).delete(f"{USERS}/{victim.pk}")
+    response = api_client_signed_in_as(staff).delete(f"{USERS}/{victim.pk}")
 
     assert response.status_code == 403
     assert set(response.json()) == {"detail"}
     assert User.objects.filter(pk=victim.pk).exists()
 
 
-def test_staff_still_manage_ordinary_accounts(clerk):
+def test_staff_still_manage_ordinary_accounts(staff):
     plain = UserFactory()
 
-    response = api_client_signed_in_as(clerk).patch(
+    response = api_client_signed_in_as(staff).patch(
         f"{USERS}/{plain.pk}", {"first_name": "Grace"}, format="json"
     )
 
@@ -85,10 +71,10 @@ def test_staff_still_manage_ordinary_accounts(clerk):
     assert response.json()["first_name"] == "Grace"
 
 
-def test_superusers_manage_other_superusers_and_staff(root):
+def test_superusers_manage_other_superusers_and_staff(superuser):
     other_root = UserFactory(is_staff=True, is_superuser=True)
     colleague = UserFactory(is_staff=True)
-    api = api_client_signed_in_as(root)
+    api = api_client_signed_in_as(superuser)
 
     renamed = api.patch(
         f"{USERS}/{other_root.pk}", {"first_name": "Grace"}, format="json"
@@ -101,35 +87,35 @@ def test_superusers_manage_other_superusers_and_staff(root):
     assert not User.objects.filter(pk=colleague.pk).exists()
 
 
-def test_superusers_cannot_hard_delete_themselves(root):
-    response = api_client_signed_in_as(root).delete(f"{USERS}/{root.pk}")
+def test_superusers_cannot_hard_delete_themselves(superuser):
+    response = api_client_signed_in_as(superuser).delete(f"{USERS}/{superuser.pk}")
 
     assert response.status_code == 403
-    assert User.objects.filter(pk=root.pk).exists()
+    assert User.objects.filter(pk=superuser.pk).exists()
 
 
 def test_staff_cannot_take_over_a_superuser_by_email_then_forgot_password(
-    clerk, root, mailoutbox
+    staff, superuser, mailoutbox
 ):
     attacker_mailbox = "clerk-owns-this@attacker.example"
 
-    patched = api_client_signed_in_as(clerk).patch(
-        f"{USERS}/{root.pk}", {"email": attacker_mailbox}, format="json"
+    patched = api_client_signed_in_as(staff).patch(
+        f"{USERS}/{superuser.pk}", {"email": attacker_mailbox}, format="json"
     )
-    forgot = api_client_signed_in_as(clerk).post(
+    forgot = api_client_signed_in_as(staff).post(
         "/api/v1/auth/forgot-password", {"email": attacker_mailbox}, format="json"
     )
 
     assert patched.status_code == 403
     assert forgot.status_code == 200
     assert [m for m in mailoutbox if attacker_mailbox in m.to] == []
-    assert User.objects.get(pk=root.pk).email == root.email
+    assert User.objects.get(pk=superuser.pk).email == superuser.email
 
 
-def test_a_superuser_granting_superuser_rights_is_audited(root):
+def test_a_superuser_granting_superuser_rights_is_audited(superuser):
     plain = UserFactory()
 
-    response = api_client_signed_in_as(root).patch(
+    response = api_client_signed_in_as(superuser).patch(
         f"{USERS}/{plain.pk}", {"is_staff": True, "is_superuser": True}, format="json"
     )
 
@@ -137,5 +123,5 @@ def test_a_superuser_granting_superuser_rights_is_audited(root):
     (event,) = AuthEvent.objects.filter(
         user=plain, type=AuthEvent.Type.PERMISSIONS_CHANGED
     )
-    assert event.detail["by"] == str(root.pk)
+    assert event.detail["by"] == str(superuser.pk)
     assert event.detail["granted"] == ["is_staff", "is_superuser"]

@@ -6,25 +6,14 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from accounts.models import TokenSession, User
-from accounts.tests.factories import UserFactory, api_client_signed_in_as
+from accounts.tests.factories import UserFactory
+from accounts.tests.helpers import USERS, api_client_signed_in_as
 
 pytestmark = pytest.mark.django_db
-
-USERS = "/api/v1/users"
 
 
 def client_for(user=None):
     return APIClient() if user is None else api_client_signed_in_as(user)
-
-
-@pytest.fixture
-def staff():
-    return client_for(UserFactory(is_staff=True))
-
-
-@pytest.fixture
-def superuser():
-    return client_for(UserFactory(is_staff=True, is_superuser=True))
 
 
 # Permissions matrix -------------------------------------------------------
@@ -49,17 +38,17 @@ def test_staff_endpoints_refuse_anonymous_and_ordinary_users(
     assert response.status_code == expected
 
 
-def test_unknown_and_malformed_ids_are_404(staff):
-    assert staff.get(f"{USERS}/{uuid.uuid4()}").status_code == 404
-    assert staff.get(f"{USERS}/not-a-uuid").status_code == 404
+def test_unknown_and_malformed_ids_are_404(staff_api_client):
+    assert staff_api_client.get(f"{USERS}/{uuid.uuid4()}").status_code == 404
+    assert staff_api_client.get(f"{USERS}/not-a-uuid").status_code == 404
 
 
 # List -----------------------------------------------------------------------
-def test_list_shows_staff_fields_newest_first(staff):
+def test_list_shows_staff_fields_newest_first(staff_api_client):
     older = UserFactory(date_joined=timezone.now() - timezone.timedelta(days=2))
     newer = UserFactory(date_joined=timezone.now() - timezone.timedelta(days=1))
 
-    response = staff.get(USERS)
+    response = staff_api_client.get(USERS)
 
     assert response.status_code == 200
     body = response.json()
@@ -69,34 +58,38 @@ def test_list_shows_staff_fields_newest_first(staff):
     assert {"is_staff", "is_superuser", "deleted_at"} <= set(body["results"][0])
 
 
-def test_list_search_matches_username_email_and_names_ignoring_case(staff):
+def test_list_search_matches_username_email_and_names_ignoring_case(staff_api_client):
     grace = UserFactory(
         username="ghopper", email="grace@navy.example", first_name="Grace"
     )
     UserFactory(username="other")
 
     for term in ("GHOP", "navy.EXAMPLE", "grace"):
-        rows = staff.get(USERS, {"search": term}).json()["results"]
+        rows = staff_api_client.get(USERS, {"search": term}).json()["results"]
         assert [row["id"] for row in rows] == [str(grace.pk)], term
 
 
-def test_list_filters_by_flags(staff):
+def test_list_filters_by_flags(staff_api_client):
     inactive = UserFactory(is_active=False)
     unverified = UserFactory(email_verified=False)
 
-    inactive_rows = staff.get(USERS, {"is_active": "false"}).json()["results"]
-    unverified_rows = staff.get(USERS, {"email_verified": "false"}).json()["results"]
-    staff_rows = staff.get(USERS, {"is_staff": "true"}).json()["results"]
+    inactive_rows = staff_api_client.get(USERS, {"is_active": "false"}).json()[
+        "results"
+    ]
+    unverified_rows = staff_api_client.get(USERS, {"email_verified": "false"}).json()[
+        "results"
+    ]
+    staff_rows = staff_api_client.get(USERS, {"is_staff": "true"}).json()["results"]
 
     assert [r["id"] for r in inactive_rows] == [str(inactive.pk)]
     assert [r["id"] for r in unverified_rows] == [str(unverified.pk)]
     assert all(r["is_staff"] for r in staff_rows) and len(staff_rows) == 1
 
 
-def test_list_shows_soft_deleted_accounts(staff):
+def test_list_shows_soft_deleted_accounts(staff_api_client):
     gone = UserFactory(is_active=False, deleted_at=timezone.now())
 
-    rows = staff.get(USERS, {"search": gone.username}).json()["results"]
+    rows = staff_api_client.get(USERS, {"search": gone.username}).json()["results"]
 
     assert rows[0]["deleted_at"] is not None
 
@@ -104,24 +97,24 @@ def test_list_shows_soft_deleted_accounts(staff):
 @pytest.mark.parametrize(
     "ordering", ["username", "-username", "email", "-last_login", "last_login"]
 )
-def test_list_orders_as_asked(staff, ordering):
+def test_list_orders_as_asked(staff_api_client, ordering):
     UserFactory(username="bravo", email="b@example.com", last_login=timezone.now())
     UserFactory(username="alpha", email="a@example.com")
     UserFactory(username="charlie", email="c@example.com", last_login=timezone.now())
 
-    rows = staff.get(USERS, {"ordering": ordering}).json()["results"]
+    rows = staff_api_client.get(USERS, {"ordering": ordering}).json()["results"]
 
     key = ordering.lstrip("-")
     values = [row[key] or "" for row in rows]
     assert values == sorted(values, reverse=ordering.startswith("-"))
 
 
-def test_list_cursor_pages_cover_every_account_once(staff):
+def test_list_cursor_pages_cover_every_account_once(staff_api_client):
     UserFactory.create_batch(12)
 
     seen, url, params = [], USERS, {"page_size": 5}
     while url:
-        body = staff.get(url, params).json()
+        body = staff_api_client.get(url, params).json()
         seen += [row["id"] for row in body["results"]]
         url, params = body["next"], None
 
@@ -140,15 +133,15 @@ def test_list_cursor_pages_cover_every_account_once(staff):
         {"unknown": "1"},
     ],
 )
-def test_list_refuses_bad_query_parameters_with_a_4xx(staff, params):
-    response = staff.get(USERS, params)
+def test_list_refuses_bad_query_parameters_with_a_4xx(staff_api_client, params):
+    response = staff_api_client.get(USERS, params)
 
     assert 400 <= response.status_code < 500
 
 
 # Create -------------------------------------------------------------------
-def test_staff_creates_a_user_with_a_password(staff):
-    response = staff.post(
+def test_staff_creates_a_user_with_a_password(staff_api_client):
+    response = staff_api_client.post(
         USERS,
         {
             "email": "new@example.com",
@@ -163,8 +156,10 @@ def test_staff_creates_a_user_with_a_password(staff):
     assert mail.outbox == []
 
 
-def test_staff_creates_a_user_without_password_who_gets_a_set_password_link(staff):
-    response = staff.post(
+def test_staff_creates_a_user_without_password_who_gets_a_set_password_link(
+    staff_api_client,
+):
+    response = staff_api_client.post(
         USERS, {"email": "new@example.com", "username": "newbie"}, format="json"
     )
 
@@ -175,10 +170,10 @@ def test_staff_creates_a_user_without_password_who_gets_a_set_password_link(staf
     assert "/accounts/password/reset/" in mail.outbox[0].body
 
 
-def test_create_refuses_a_duplicate_email(staff):
+def test_create_refuses_a_duplicate_email(staff_api_client):
     UserFactory(email="taken@example.com")
 
-    response = staff.post(
+    response = staff_api_client.post(
         USERS, {"email": "TAKEN@example.com", "username": "x1"}, format="json"
     )
 
@@ -186,8 +181,8 @@ def test_create_refuses_a_duplicate_email(staff):
     assert response.json()["email"] == ["Email already registered"]
 
 
-def test_staff_who_is_not_superuser_cannot_create_staff(staff):
-    response = staff.post(
+def test_staff_who_is_not_superuser_cannot_create_staff(staff_api_client):
+    response = staff_api_client.post(
         USERS,
         {"email": "n@example.com", "username": "n", "is_staff": True},
         format="json",
@@ -198,20 +193,22 @@ def test_staff_who_is_not_superuser_cannot_create_staff(staff):
 
 
 # Detail, update, delete ----------------------------------------------------------
-def test_staff_reads_one_account(staff):
+def test_staff_reads_one_account(staff_api_client):
     user = UserFactory()
 
-    response = staff.get(f"{USERS}/{user.pk}")
+    response = staff_api_client.get(f"{USERS}/{user.pk}")
 
     assert response.status_code == 200
     assert response.json()["email"] == user.email
 
 
-def test_deactivation_revokes_the_users_tokens(staff):
+def test_deactivation_revokes_the_users_tokens(staff_api_client):
     user = UserFactory()
     victim = client_for(user)
 
-    response = staff.patch(f"{USERS}/{user.pk}", {"is_active": False}, format="json")
+    response = staff_api_client.patch(
+        f"{USERS}/{user.pk}", {"is_active": False}, format="json"
+    )
 
     assert response.status_code == 200
     assert victim.get("/api/v1/users/me").status_code == 401
@@ -221,47 +218,53 @@ def test_deactivation_revokes_the_users_tokens(staff):
     assert not TokenSession.objects.filter(user=user, revoked_at__isnull=True).exists()
 
 
-def test_staff_who_is_not_superuser_cannot_grant_staff(staff):
+def test_staff_who_is_not_superuser_cannot_grant_staff(staff_api_client):
     user = UserFactory()
 
-    response = staff.patch(f"{USERS}/{user.pk}", {"is_staff": True}, format="json")
+    response = staff_api_client.patch(
+        f"{USERS}/{user.pk}", {"is_staff": True}, format="json"
+    )
 
     assert response.status_code == 403
     user.refresh_from_db()
     assert user.is_staff is False
 
 
-def test_superuser_grants_staff(superuser):
+def test_superuser_grants_staff(superuser_api_client):
     user = UserFactory()
 
-    response = superuser.patch(f"{USERS}/{user.pk}", {"is_staff": True}, format="json")
+    response = superuser_api_client.patch(
+        f"{USERS}/{user.pk}", {"is_staff": True}, format="json"
+    )
 
     assert response.status_code == 200
     assert response.json()["is_staff"] is True
 
 
-def test_update_refuses_unknown_fields(staff):
+def test_update_refuses_unknown_fields(staff_api_client):
     user = UserFactory()
 
-    response = staff.patch(f"{USERS}/{user.pk}", {"password": "x" * 20}, format="json")
+    response = staff_api_client.patch(
+        f"{USERS}/{user.pk}", {"password": "x" * 20}, format="json"
+    )
 
     assert response.status_code == 400
     assert "password" in response.json()
 
 
-def test_delete_hard_deletes_the_account(staff):
+def test_delete_hard_deletes_the_account(staff_api_client):
     user = UserFactory()
 
-    response = staff.delete(f"{USERS}/{user.pk}")
+    response = staff_api_client.delete(f"{USERS}/{user.pk}")
 
     assert response.status_code == 204
     assert not User.objects.filter(pk=user.pk).exists()
 
 
-def test_list_search_with_a_whole_address_finds_exactly_that_account(staff):
+def test_list_search_with_a_whole_address_finds_exactly_that_account(staff_api_client):
     ada = UserFactory(email="ada@example.com")
     UserFactory(email="xada@example.com")
 
-    rows = staff.get(USERS, {"search": "ADA@example.com"}).json()["results"]
+    rows = staff_api_client.get(USERS, {"search": "ADA@example.com"}).json()["results"]
 
     assert [row["id"] for row in rows] == [str(ada.pk)]

@@ -7,9 +7,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from accounts.tests.factories import PASSWORD, UserFactory
-
-SIGNIN = "/api/v1/auth/signin"
-FORGOT = "/api/v1/auth/forgot-password"
+from accounts.tests.helpers import FORGOT, attempt_sign_in
 
 
 @pytest.fixture(autouse=True)
@@ -20,16 +18,10 @@ def _mid_window():
         yield
 
 
-def signin(identifier, password, ip="198.51.100.7"):
-    return APIClient(REMOTE_ADDR=ip).post(
-        SIGNIN, {"email": identifier, "password": password}, format="json"
-    )
-
-
 @pytest.mark.django_db
 def test_failed_signin_flood_from_one_ip_is_throttled_within_the_limit():
     codes = [
-        signin(f"nobody{i}@example.com", "wrong password").status_code
+        attempt_sign_in(f"nobody{i}@example.com", "wrong password").status_code
         for i in range(12)
     ]
 
@@ -40,9 +32,9 @@ def test_failed_signin_flood_from_one_ip_is_throttled_within_the_limit():
 @pytest.mark.django_db
 def test_throttled_response_carries_retry_after():
     for i in range(10):
-        signin(f"nobody{i}@example.com", "wrong password")
+        attempt_sign_in(f"nobody{i}@example.com", "wrong password")
 
-    response = signin("another@example.com", "wrong password")
+    response = attempt_sign_in("another@example.com", "wrong password")
 
     assert response.status_code == 429
     assert 1 <= int(response["Retry-After"]) <= 60
@@ -52,7 +44,9 @@ def test_throttled_response_carries_retry_after():
 @pytest.mark.django_db
 def test_signin_flood_on_one_identifier_from_many_ips_is_throttled():
     codes = [
-        signin("ada@example.com", "wrong password", ip=f"203.0.113.{i}").status_code
+        attempt_sign_in(
+            "ada@example.com", "wrong password", ip=f"203.0.113.{i}"
+        ).status_code
         for i in range(11)
     ]
 
@@ -66,10 +60,10 @@ def test_lockout_refuses_even_the_right_password_from_that_ip(settings):
     settings.LOCKOUT_THRESHOLD = 3
     user = UserFactory()
     for _ in range(3):
-        signin(user.email, "wrong password")
+        attempt_sign_in(user.email, "wrong password")
 
-    locked = signin(user.email, PASSWORD)
-    elsewhere = signin(user.email, PASSWORD, ip="192.0.2.1")
+    locked = attempt_sign_in(user.email, PASSWORD)
+    elsewhere = attempt_sign_in(user.email, PASSWORD, ip="192.0.2.1")
 
     assert locked.status_code == 429
     assert elsewhere.status_code == 200
@@ -81,10 +75,10 @@ def test_lockout_ends_after_its_window(settings):
     settings.LOCKOUT_THRESHOLD = 3
     user = UserFactory()
     for _ in range(3):
-        signin(user.email, "wrong password")
+        attempt_sign_in(user.email, "wrong password")
 
     with time_machine.travel(timezone.now() + timezone.timedelta(minutes=16)):
-        response = signin(user.email, PASSWORD)
+        response = attempt_sign_in(user.email, PASSWORD)
 
     assert response.status_code == 200
 
@@ -97,8 +91,10 @@ def test_successful_signin_resets_the_failure_count(settings):
 
     codes = []
     for _ in range(3):
-        codes += [signin(user.email, "wrong password").status_code for _ in range(2)]
-        codes.append(signin(user.email, PASSWORD).status_code)
+        codes += [
+            attempt_sign_in(user.email, "wrong password").status_code for _ in range(2)
+        ]
+        codes.append(attempt_sign_in(user.email, PASSWORD).status_code)
 
     assert codes == [401, 401, 200] * 3
 
@@ -109,7 +105,8 @@ def test_lockout_also_counts_unknown_accounts_so_it_reveals_nothing(settings):
     settings.LOCKOUT_THRESHOLD = 3
 
     codes = [
-        signin("nobody@example.com", "wrong password").status_code for _ in range(4)
+        attempt_sign_in("nobody@example.com", "wrong password").status_code
+        for _ in range(4)
     ]
 
     assert codes == [401, 401, 401, 429]
@@ -120,10 +117,12 @@ def test_throttle_rates_off_disables_throttling_and_lockout(settings):
     settings.THROTTLE_RATES = "off"
     user = UserFactory()
 
-    codes = {signin(user.email, "wrong password").status_code for _ in range(25)}
+    codes = {
+        attempt_sign_in(user.email, "wrong password").status_code for _ in range(25)
+    }
 
     assert codes == {401}
-    assert signin(user.email, PASSWORD).status_code == 200
+    assert attempt_sign_in(user.email, PASSWORD).status_code == 200
 
 
 @pytest.mark.django_db
@@ -158,7 +157,7 @@ def test_parallel_wrong_passwords_never_exceed_the_limit(settings, backend):
     def attempt():
         try:
             barrier.wait()
-            codes.append(signin(user.email, "wrong password").status_code)
+            codes.append(attempt_sign_in(user.email, "wrong password").status_code)
         finally:
             connection.close()
 
@@ -182,7 +181,7 @@ def test_cache_outage_fails_closed_with_503(settings):
     }
     user = UserFactory()
 
-    response = signin(user.email, PASSWORD)
+    response = attempt_sign_in(user.email, PASSWORD)
 
     assert response.status_code == 503
     assert response.json()["detail"]
@@ -210,10 +209,10 @@ def test_lockout_holds_when_the_shared_cache_is_the_database(settings):
     settings.LOCKOUT_THRESHOLD = 3
     user = UserFactory()
     for _ in range(3):
-        signin(user.email, "wrong password")
+        attempt_sign_in(user.email, "wrong password")
 
-    locked = signin(user.email, PASSWORD)
+    locked = attempt_sign_in(user.email, PASSWORD)
     with time_machine.travel(timezone.now() + timezone.timedelta(minutes=16)):
-        later = signin(user.email, PASSWORD)
+        later = attempt_sign_in(user.email, PASSWORD)
 
     assert (locked.status_code, later.status_code) == (429, 200)

@@ -4,12 +4,10 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from accounts.models import Tier, User
-from accounts.tests.factories import UserFactory, api_client_signed_in_as
+from accounts.tests.factories import UserFactory
+from accounts.tests.helpers import ME, USERS
 
 pytestmark = pytest.mark.django_db
-
-USERS = "/api/v1/users"
-ME = "/api/v1/users/me"
 
 
 @pytest.fixture
@@ -17,16 +15,11 @@ def gold():
     return Tier.objects.create(name="gold", rate_limit_per_minute=1200)
 
 
-@pytest.fixture
-def staff_client():
-    return api_client_signed_in_as(UserFactory(is_staff=True))
-
-
-def test_staff_list_shows_each_accounts_tier_by_name(staff_client, gold):
+def test_staff_list_shows_each_accounts_tier_by_name(staff_api_client, gold):
     UserFactory(username="rich", tier=gold)
     UserFactory(username="plain")
 
-    response = staff_client.get(USERS)
+    response = staff_api_client.get(USERS)
 
     assert response.status_code == 200
     tiers = {row["username"]: row["tier"] for row in response.json()["results"]}
@@ -35,18 +28,18 @@ def test_staff_list_shows_each_accounts_tier_by_name(staff_client, gold):
 
 
 def test_staff_list_reads_tiers_without_a_query_per_account(
-    staff_client, gold, django_assert_max_num_queries
+    staff_api_client, gold, django_assert_max_num_queries
 ):
     UserFactory.create_batch(10, tier=gold)
 
     with django_assert_max_num_queries(5):
-        response = staff_client.get(USERS)
+        response = staff_api_client.get(USERS)
 
     assert response.status_code == 200
 
 
-def test_staff_creates_an_account_in_a_tier(staff_client, gold):
-    response = staff_client.post(
+def test_staff_creates_an_account_in_a_tier(staff_api_client, gold):
+    response = staff_api_client.post(
         USERS,
         {"email": "new@example.com", "username": "newbie", "tier": "gold"},
         format="json",
@@ -57,8 +50,8 @@ def test_staff_creates_an_account_in_a_tier(staff_client, gold):
     assert User.objects.get(username="newbie").tier == gold
 
 
-def test_create_refuses_an_unknown_tier_and_creates_nobody(staff_client, gold):
-    response = staff_client.post(
+def test_create_refuses_an_unknown_tier_and_creates_nobody(staff_api_client, gold):
+    response = staff_api_client.post(
         USERS,
         {"email": "new@example.com", "username": "newbie", "tier": "platinum"},
         format="json",
@@ -69,8 +62,10 @@ def test_create_refuses_an_unknown_tier_and_creates_nobody(staff_client, gold):
     assert not User.objects.filter(username="newbie").exists()
 
 
-def test_staff_moves_an_account_to_a_tier(staff_client, gold, user):
-    response = staff_client.patch(f"{USERS}/{user.pk}", {"tier": "gold"}, format="json")
+def test_staff_moves_an_account_to_a_tier(staff_api_client, gold, user):
+    response = staff_api_client.patch(
+        f"{USERS}/{user.pk}", {"tier": "gold"}, format="json"
+    )
 
     assert response.status_code == 200
     assert response.json()["tier"] == "gold"
@@ -79,10 +74,12 @@ def test_staff_moves_an_account_to_a_tier(staff_client, gold, user):
     assert user.api_rate_per_minute == 1200
 
 
-def test_staff_clears_an_accounts_tier_with_null(staff_client, gold):
+def test_staff_clears_an_accounts_tier_with_null(staff_api_client, gold):
     member = UserFactory(tier=gold)
 
-    response = staff_client.patch(f"{USERS}/{member.pk}", {"tier": None}, format="json")
+    response = staff_api_client.patch(
+        f"{USERS}/{member.pk}", {"tier": None}, format="json"
+    )
 
     assert response.status_code == 200
     assert response.json()["tier"] is None
@@ -91,10 +88,10 @@ def test_staff_clears_an_accounts_tier_with_null(staff_client, gold):
     assert member.api_rate_per_minute is None
 
 
-def test_update_refuses_an_unknown_tier_and_keeps_the_old_one(staff_client, gold):
+def test_update_refuses_an_unknown_tier_and_keeps_the_old_one(staff_api_client, gold):
     member = UserFactory(tier=gold)
 
-    response = staff_client.patch(
+    response = staff_api_client.patch(
         f"{USERS}/{member.pk}", {"tier": "platinum"}, format="json"
     )
 

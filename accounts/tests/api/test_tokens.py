@@ -2,26 +2,22 @@ import base64
 import hashlib
 import hmac
 import json
+from pathlib import Path
 
 import jwt
 import pytest
 import time_machine
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.asymmetric import ec
+from django.conf import settings as django_settings
 from django.utils import timezone
 
-pytestmark = pytest.mark.django_db
+from accounts.tests.helpers import ME, REFRESH, get_me, write_key_pair
 
-ME = "/api/v1/users/me"
-REFRESH = "/api/v1/auth/token/refresh"
+pytestmark = pytest.mark.django_db
 
 
 def claims(token):
     return jwt.decode(token, options={"verify_signature": False})
-
-
-def get_me(api_client, token):
-    return api_client.get(ME, HTTP_AUTHORIZATION=f"Bearer {token}")
 
 
 def b64(data: dict) -> str:
@@ -48,14 +44,11 @@ def test_tokens_name_this_service_as_issuer_and_audience(tokens):
 def resigned(token, **changes):
     """The token's claims with `changes` (None drops a claim), signed again with
     the service's own key: only the claims are wrong, never the signature."""
-    # Imported here: the tests of this module take pytest's `settings` fixture.
-    from django.conf import settings
-
     payload = {**claims(token), **changes}
     payload = {name: value for name, value in payload.items() if value is not None}
     return jwt.encode(
         payload,
-        settings.JWT_SIGNING_KEY,
+        django_settings.JWT_SIGNING_KEY,
         algorithm="HS256",
         headers=jwt.get_unverified_header(token),
     )
@@ -209,33 +202,13 @@ def test_jwks_is_empty_with_hmac_signing(api_client):
     assert response.json() == {"keys": []}
 
 
-def _write_key_pair(tmp_path, private_key):
-    private = tmp_path / "private.pem"
-    public = tmp_path / "public.pem"
-    private.write_bytes(
-        private_key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    public.write_bytes(
-        private_key.public_key().public_bytes(
-            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-        )
-    )
-    return private, public
-
-
 @pytest.fixture
 def rs256(settings, tmp_path):
-    private, public = _write_key_pair(
-        tmp_path, rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    )
+    private, public = write_key_pair(tmp_path)
     settings.JWT_ALGORITHM = "RS256"
-    settings.JWT_PRIVATE_KEY_FILE = str(private)
-    settings.JWT_PUBLIC_KEY_FILE = str(public)
-    return public
+    settings.JWT_PRIVATE_KEY_FILE = private
+    settings.JWT_PUBLIC_KEY_FILE = public
+    return Path(public)
 
 
 def test_rs256_tokens_verify_against_the_published_jwks(
@@ -279,7 +252,6 @@ def test_hs256_token_signed_with_the_rs256_public_key_is_refused(
 
 
 def _hmac_with_public_key(payload, public_pem, kid):
-
     signing_input = b64({"alg": "HS256", "typ": "JWT", "kid": kid}) + "." + b64(payload)
     signature = hmac.new(public_pem, signing_input.encode(), hashlib.sha256).digest()
     return (
@@ -290,10 +262,12 @@ def _hmac_with_public_key(payload, public_pem, kid):
 def test_es256_tokens_work_with_an_ec_key_pair(
     api_client, user, password, settings, tmp_path
 ):
-    private, public = _write_key_pair(tmp_path, ec.generate_private_key(ec.SECP256R1()))
+    private, public = write_key_pair(
+        tmp_path, private_key=ec.generate_private_key(ec.SECP256R1())
+    )
     settings.JWT_ALGORITHM = "ES256"
-    settings.JWT_PRIVATE_KEY_FILE = str(private)
-    settings.JWT_PUBLIC_KEY_FILE = str(public)
+    settings.JWT_PRIVATE_KEY_FILE = private
+    settings.JWT_PUBLIC_KEY_FILE = public
 
     body = api_client.post(
         "/api/v1/auth/signin",

@@ -1,7 +1,6 @@
 """Email verification: the welcome link, POST /api/v1/auth/verify-email, the
 resend endpoint, mandatory mode, and a changed address."""
 
-import re
 from datetime import timedelta
 
 import pytest
@@ -9,23 +8,19 @@ from django.utils import timezone
 
 from accounts.models import User
 from accounts.tests.factories import UserFactory
+from accounts.tests.helpers import (
+    ME,
+    RESEND,
+    SIGNIN,
+    SIGNUP,
+    VERIFY,
+    attempt_sign_in,
+    find_link,
+)
 
 pytestmark = pytest.mark.django_db
 
-SIGNUP = "/api/v1/auth/signup"
-SIGNIN = "/api/v1/auth/signin"
-VERIFY = "/api/v1/auth/verify-email"
-RESEND = "/api/v1/auth/verify-email/resend"
-ME = "/api/v1/users/me"
 INVALID = {"detail": "Invalid or expired token"}
-
-
-def verification_parts(message) -> tuple[str, str, str] | None:
-    """The (link, uid, token) of the verification link in the text part, if any."""
-    match = re.search(r"(\S+/verify-email/([^/\s]+)/([^/\s]+))", message.body)
-    if match is None:
-        return None
-    return match.group(1).rstrip("/"), match.group(2), match.group(3).rstrip("/")
 
 
 def verify(api_client, uid, token):
@@ -40,12 +35,6 @@ def sign_up(api_client, password, email="grace@example.com"):
     )
 
 
-def sign_in(api_client, password, email="grace@example.com"):
-    return api_client.post(
-        SIGNIN, {"email": email, "password": password}, format="json"
-    )
-
-
 @pytest.fixture
 def unverified(db):
     return UserFactory(email_verified=False)
@@ -57,7 +46,7 @@ def verification_link(api_client, unverified, mailoutbox):
     api_client.post(RESEND, {"email": unverified.email}, format="json")
     (message,) = mailoutbox
     mailoutbox.clear()
-    _, uid, token = verification_parts(message)
+    _, uid, token = find_link(message, "verify-email")
     return uid, token
 
 
@@ -72,7 +61,7 @@ def test_welcome_email_carries_a_verification_link(
     assert response.status_code == 201
     (message,) = mailoutbox
     assert message.to == ["grace@example.com"]
-    link, _, _ = verification_parts(message)
+    link, _, _ = find_link(message, "verify-email")
     assert link.startswith(settings.SITE_URL + "/accounts/verify-email/")
     assert link in message.alternatives[0][0]
 
@@ -85,7 +74,7 @@ def test_welcome_email_has_no_link_when_verification_is_off(
     sign_up(api_client, password)
 
     (message,) = mailoutbox
-    assert verification_parts(message) is None
+    assert find_link(message, "verify-email") is None
     assert "verify-email" not in message.alternatives[0][0]
 
 
@@ -96,7 +85,7 @@ def test_verification_link_points_to_the_frontend_when_configured(
 
     sign_up(api_client, password)
 
-    link, uid, token = verification_parts(mailoutbox[0])
+    link, uid, token = find_link(mailoutbox[0], "verify-email")
     assert link == f"https://app.example.org/verify-email/{uid}/{token}"
 
 
@@ -105,7 +94,7 @@ def test_verification_link_points_to_the_frontend_when_configured(
 # ---------------------------------------------------------------------------
 def test_verification_link_marks_the_address_verified(api_client, password, mailoutbox):
     sign_up(api_client, password)
-    _, uid, token = verification_parts(mailoutbox[0])
+    _, uid, token = find_link(mailoutbox[0], "verify-email")
 
     response = verify(api_client, uid, token)
 
@@ -174,7 +163,7 @@ def test_mandatory_signin_is_refused_until_the_address_is_verified(
     settings.EMAIL_VERIFICATION = "mandatory"
     sign_up(api_client, password)
 
-    refused = sign_in(api_client, password)
+    refused = attempt_sign_in("grace@example.com", password, client=api_client)
 
     assert refused.status_code == 403
     assert refused.json() == {"detail": "Email address not verified"}
@@ -186,10 +175,10 @@ def test_mandatory_signin_works_once_verified(
 ):
     settings.EMAIL_VERIFICATION = "mandatory"
     sign_up(api_client, password)
-    _, uid, token = verification_parts(mailoutbox[0])
+    _, uid, token = find_link(mailoutbox[0], "verify-email")
 
     verify(api_client, uid, token)
-    response = sign_in(api_client, password)
+    response = attempt_sign_in("grace@example.com", password, client=api_client)
 
     assert response.status_code == 200
     assert "access_token" in response.json()
@@ -218,7 +207,7 @@ def test_resend_answers_the_same_and_writes_only_to_unverified_accounts(
     assert {response.status_code for response in responses} == {200}
     assert len({response.content for response in responses}) == 1
     assert [message.to for message in mailoutbox] == [[unverified.email]]
-    assert verification_parts(mailoutbox[0]) is not None
+    assert find_link(mailoutbox[0], "verify-email") is not None
 
 
 def test_resend_finds_the_address_ignoring_case(api_client, unverified, mailoutbox):
@@ -249,9 +238,9 @@ def test_changing_email_verifies_the_new_address_and_tells_the_old_one(
     assert response.json()["email_verified"] is False
     by_address = {message.to[0]: message for message in mailoutbox}
     assert set(by_address) == {"new@example.com", old_email}
-    assert verification_parts(by_address["new@example.com"]) is not None
+    assert find_link(by_address["new@example.com"], "verify-email") is not None
     notice = by_address[old_email]
-    assert verification_parts(notice) is None
+    assert find_link(notice, "verify-email") is None
     assert "new@example.com" in notice.body
     assert "new@example.com" in notice.alternatives[0][0]
 
@@ -259,7 +248,7 @@ def test_changing_email_verifies_the_new_address_and_tells_the_old_one(
 def test_new_address_verification_link_works(auth_api_client, user, mailoutbox):
     auth_api_client.patch(ME, {"email": "new@example.com"}, format="json")
     (message,) = [m for m in mailoutbox if m.to == ["new@example.com"]]
-    _, uid, token = verification_parts(message)
+    _, uid, token = find_link(message, "verify-email")
 
     response = verify(auth_api_client, uid, token)
 

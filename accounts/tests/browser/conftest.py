@@ -74,10 +74,3 @@ def snap(page):
         page.set_viewport_size(DESKTOP)
 
     return snap
-
-
-def sign_in(page, identifier: str, password: str) -> None:
-    page.goto("/accounts/signin/")
-    page.get_by_label("Email or username").fill(identifier)
-    page.get_by_label("Password", exact=True).fill(password)
-    page.get_by_role("button", name="Sign in").click()

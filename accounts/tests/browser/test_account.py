@@ -4,9 +4,8 @@ from playwright.sync_api import expect
 
 from accounts import services
 from accounts.models import TokenSession, User
-from accounts.tests.browser.conftest import sign_in
 from accounts.tests.factories import UserFactory
-from accounts.tests.web.conftest import emailed_path
+from accounts.tests.helpers import browser_sign_in, emailed_path
 
 pytestmark = pytest.mark.browser
 
@@ -14,7 +13,7 @@ NEW_PASSWORD = "a brand new passphrase"
 
 
 def test_changing_the_password(page, snap, account, password):
-    sign_in(page, "ada", password)
+    browser_sign_in(page, "ada", password)
     page.goto("/accounts/password/change/")
     snap("change_password")
 
@@ -30,7 +29,7 @@ def test_changing_the_password(page, snap, account, password):
 
 
 def test_changing_the_password_with_a_wrong_current_one(page, snap, account, password):
-    sign_in(page, "ada", password)
+    browser_sign_in(page, "ada", password)
     page.goto("/accounts/password/change/")
 
     page.get_by_label("Current password").fill("not my password")
@@ -45,7 +44,7 @@ def test_changing_the_password_with_a_wrong_current_one(page, snap, account, pas
 
 
 def test_editing_the_profile(page, snap, account, password, mailoutbox):
-    sign_in(page, "ada", password)
+    browser_sign_in(page, "ada", password)
     page.goto("/accounts/profile/")
     snap("profile")
 
@@ -62,7 +61,7 @@ def test_editing_the_profile(page, snap, account, password, mailoutbox):
 
 
 def test_deleting_the_account(page, snap, account, password):
-    sign_in(page, "ada", password)
+    browser_sign_in(page, "ada", password)
     page.goto("/accounts/profile/")
     page.get_by_role("link", name="Delete your account").click()
     snap("delete_account")
@@ -90,7 +89,7 @@ def test_revoking_an_api_session_on_the_security_page(page, snap, account, passw
         user=account,
         client=services.Client(ip="198.51.100.2", user_agent="ada-cli/1.2"),
     )
-    sign_in(page, "ada", password)
+    browser_sign_in(page, "ada", password)
     page.goto("/accounts/security/")
     snap("security")
 
@@ -106,7 +105,7 @@ def test_revoking_an_api_session_on_the_security_page(page, snap, account, passw
 
 def test_signing_out_everywhere(page, account, password):
     services.start_api_session(user=account)
-    sign_in(page, "ada", password)
+    browser_sign_in(page, "ada", password)
     page.goto("/accounts/security/")
 
     page.get_by_role("button", name="Sign out everywhere").click()
@@ -121,7 +120,6 @@ def test_verifying_the_email_address_from_the_link(page, snap, transactional_db)
     page.goto("/accounts/verify-email/resend/")
     page.get_by_label("Email").fill("grace@example.com")
     page.get_by_role("button", name="Send the link").click()
-
     page.goto(emailed_path(mail.outbox[-1]))
     snap("verify_email")
 

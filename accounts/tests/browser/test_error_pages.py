@@ -5,13 +5,12 @@ shows no path, exception or framework detail."""
 import pytest
 from playwright.sync_api import expect
 
-from accounts.tests.browser.conftest import sign_in
 from accounts.tests.error_urls import SECRET
 from accounts.tests.factories import PASSWORD, UserFactory
+from accounts.tests.helpers import FORGOT_PAGE, browser_sign_in
 
 pytestmark = pytest.mark.browser
 
-FORGOT = "/accounts/password/forgot/"
 LEAKS = ("Traceback", "Django", ".py", "/srv/", "hunter2", "DEBUG")
 
 
@@ -50,7 +49,7 @@ def test_too_many_query_fields_show_the_400_page(page, snap, transactional_db):
 
 def test_staff_without_permission_sees_the_403_page(page, snap, transactional_db):
     UserFactory(username="helper", email="helper@example.com", is_staff=True)
-    sign_in(page, "helper", PASSWORD)
+    browser_sign_in(page, "helper", PASSWORD)
 
     response = page.goto("/admin/accounts/user/")
 
@@ -63,12 +62,12 @@ def test_staff_without_permission_sees_the_403_page(page, snap, transactional_db
 def test_form_gone_stale_shows_the_expired_page_and_a_fresh_form(
     page, snap, live_server, account, mailoutbox
 ):
-    page.goto(FORGOT)
+    page.goto(FORGOT_PAGE)
     page.get_by_label("Email").fill("ada@example.com")
     # Signing in from another tab rotates the CSRF secret: the first tab's
     # form now carries a stale token.
     other_tab = page.context.new_page()
-    sign_in(other_tab, "ada", PASSWORD)
+    browser_sign_in(other_tab, "ada", PASSWORD)
     other_tab.close()
 
     page.get_by_role("button", name="Send the reset link").click()
@@ -77,7 +76,7 @@ def test_form_gone_stale_shows_the_expired_page_and_a_fresh_form(
     assert mailoutbox == []
     snap("error_csrf")
     page.get_by_role("link", name="Open a fresh form").click()
-    expect(page).to_have_url(f"{live_server.url}{FORGOT}")
+    expect(page).to_have_url(f"{live_server.url}{FORGOT_PAGE}")
     page.get_by_label("Email").fill("ada@example.com")
     page.get_by_role("button", name="Send the reset link").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Check your email")
@@ -86,10 +85,10 @@ def test_form_gone_stale_shows_the_expired_page_and_a_fresh_form(
 
 def test_throttled_form_shows_the_429_page(page, snap, settings, transactional_db):
     settings.THROTTLE_RATES = "password=1/hour"
-    page.goto(FORGOT)
+    page.goto(FORGOT_PAGE)
     page.get_by_label("Email").fill("someone@example.com")
     page.get_by_role("button", name="Send the reset link").click()
-    page.goto(FORGOT)
+    page.goto(FORGOT_PAGE)
     page.get_by_label("Email").fill("someone@example.com")
 
     with page.expect_response(lambda r: r.request.method == "POST") as answer:

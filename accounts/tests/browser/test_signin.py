@@ -1,7 +1,7 @@
 import pytest
 from playwright.sync_api import expect
 
-from accounts.tests.browser.conftest import sign_in
+from accounts.tests.helpers import browser_sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -17,7 +17,7 @@ def test_signing_in_and_out(page, snap, account, password):
     page.goto("/accounts/signin/")
     snap("signin")
 
-    sign_in(page, "ADA@example.com", password)
+    browser_sign_in(page, "ADA@example.com", password)
 
     expect(page.get_by_role("heading", level=1)).to_have_text("Hello, Ada")
     page.get_by_role("button", name="Sign out").click()
@@ -29,7 +29,7 @@ def test_signing_in_and_out(page, snap, account, password):
 
 
 def test_signing_in_with_a_wrong_password_keeps_the_identifier(page, snap, account):
-    sign_in(page, "ada", "not the password")
+    browser_sign_in(page, "ada", "not the password")
 
     expect(page.get_by_role("alert")).to_contain_text("Invalid email or password")
     expect(page.get_by_label("Email or username")).to_have_value("ada")

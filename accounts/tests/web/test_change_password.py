@@ -1,8 +1,7 @@
 from django.test import Client
-from rest_framework.test import APIClient
 
 from accounts.models import AuthEvent
-from accounts.tests.web.conftest import field_errors
+from accounts.tests.helpers import bearer_client, field_errors
 
 NEW_PASSWORD = "a brand new passphrase"
 
@@ -40,8 +39,7 @@ def test_change_password_keeps_this_session_and_revokes_the_others(
     client.post("/accounts/signin/", {"username": user.email, "password": password})
     elsewhere = Client()
     elsewhere.post("/accounts/signin/", {"username": user.email, "password": password})
-    api = APIClient()
-    api.credentials(HTTP_AUTHORIZATION=f"Bearer {tokens['access_token']}")
+    api = bearer_client(tokens["access_token"])
 
     response = change(client, password)
 

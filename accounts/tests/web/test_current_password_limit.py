@@ -4,7 +4,7 @@ import pytest
 from django.test import Client
 
 from accounts.tests.factories import PASSWORD, UserFactory
-from accounts.tests.web.conftest import messages_of
+from accounts.tests.helpers import messages_of
 
 pytestmark = pytest.mark.django_db
 

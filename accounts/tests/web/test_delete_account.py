@@ -1,6 +1,4 @@
-from rest_framework.test import APIClient
-
-from accounts.tests.web.conftest import field_errors
+from accounts.tests.helpers import bearer_client, field_errors
 
 
 def test_delete_account_page_asks_for_the_current_password(signed_in_client):
@@ -13,8 +11,7 @@ def test_delete_account_page_asks_for_the_current_password(signed_in_client):
 def test_delete_account_soft_deletes_signs_out_and_revokes_tokens(
     signed_in_client, user, password, tokens
 ):
-    api = APIClient()
-    api.credentials(HTTP_AUTHORIZATION=f"Bearer {tokens['access_token']}")
+    api = bearer_client(tokens["access_token"])
 
     response = signed_in_client.post("/accounts/delete/", {"password": password})
 

@@ -10,10 +10,10 @@ from django.test.utils import CaptureQueriesContext
 
 from accounts.tests.error_urls import SECRET
 from accounts.tests.factories import PASSWORD, UserFactory
+from accounts.tests.helpers import FORGOT_PAGE
 
 pytestmark = pytest.mark.django_db
 
-FORGOT = "/accounts/password/forgot/"
 SITE_HEADER = 'class="site-header"'
 
 
@@ -84,9 +84,9 @@ def test_api_request_for_a_foreign_host_answers_json_400(client):
 # CSRF failure
 # ---------------------------------------------------------------------------
 def stale_post(csrf_client, referer):
-    csrf_client.get(FORGOT)  # the form sets the CSRF cookie
+    csrf_client.get(FORGOT_PAGE)  # the form sets the CSRF cookie
     return csrf_client.post(
-        FORGOT,
+        FORGOT_PAGE,
         {"email": "ada@example.com", "csrfmiddlewaretoken": "x" * 64},
         HTTP_REFERER=referer,
     )
@@ -95,10 +95,10 @@ def stale_post(csrf_client, referer):
 def test_stale_form_shows_the_form_expired_page_linking_back_to_it(
     csrf_client, mailoutbox
 ):
-    response = stale_post(csrf_client, f"http://testserver{FORGOT}?from=signin")
+    response = stale_post(csrf_client, f"http://testserver{FORGOT_PAGE}?from=signin")
 
     html = assert_site_page(response, 403, "This form expired")
-    assert f'href="{FORGOT}?from=signin"' in html
+    assert f'href="{FORGOT_PAGE}?from=signin"' in html
     assert "CSRF token" not in html  # Django's reason stays in the log
     assert mailoutbox == []
 
@@ -153,14 +153,14 @@ def test_django_level_permission_denied_under_api_answers_json(client, failing_v
 # ---------------------------------------------------------------------------
 def test_throttled_form_shows_the_429_page_with_a_link_back(settings, client):
     settings.THROTTLE_RATES = "password=1/hour"
-    client.post(FORGOT, {"email": "someone@example.com"})
+    client.post(FORGOT_PAGE, {"email": "someone@example.com"})
 
-    response = client.post(FORGOT, {"email": "someone@example.com"})
+    response = client.post(FORGOT_PAGE, {"email": "someone@example.com"})
 
     html = assert_site_page(response, 429, "Too many attempts")
     assert int(response["Retry-After"]) > 0
     assert "Try again in" in html
-    assert f'href="{FORGOT}"' in html
+    assert f'href="{FORGOT_PAGE}"' in html
 
 
 # ---------------------------------------------------------------------------

@@ -2,7 +2,7 @@ from datetime import UTC, datetime, timedelta
 
 import time_machine
 
-from accounts.tests.web.conftest import messages_of
+from accounts.tests.helpers import messages_of
 
 START = datetime(2030, 1, 6, 9, 0, tzinfo=UTC)
 

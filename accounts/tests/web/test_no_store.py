@@ -4,7 +4,7 @@ back an account's page."""
 
 import pytest
 
-from accounts.tests.factories import UserFactory, api_client_signed_in_as
+from accounts.tests.helpers import ADMIN_USERS, api_client_signed_in_as
 
 SIGNED_IN_PAGES = [
     "/",
@@ -27,11 +27,8 @@ def test_signed_in_pages_are_not_stored(signed_in_client, path):
     assert no_store(response)
 
 
-def test_admin_pages_are_not_stored(client, db):
-    staff = UserFactory(is_staff=True, is_superuser=True)
-    client.force_login(staff)
-
-    response = client.get("/admin/accounts/user/")
+def test_admin_pages_are_not_stored(superuser_client):
+    response = superuser_client.get(ADMIN_USERS)
 
     assert response.status_code == 200
     assert no_store(response)

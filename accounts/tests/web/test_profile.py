@@ -1,6 +1,6 @@
 from accounts.models import AuthEvent
 from accounts.tests.factories import UserFactory
-from accounts.tests.web.conftest import field_errors, messages_of
+from accounts.tests.helpers import field_errors, messages_of
 
 
 def profile_data(user, **changes):

@@ -7,14 +7,13 @@ import time_machine
 from django.test import Client
 
 from accounts.tests.factories import UserFactory
+from accounts.tests.helpers import FORGOT_PAGE, RESEND_PAGE
 
 pytestmark = pytest.mark.django_db
 
-FORGOT = "/accounts/password/forgot/"
-RESEND = "/accounts/verify-email/resend/"
 DONE = {
-    FORGOT: "/accounts/password/forgot/done/",
-    RESEND: "/accounts/verify-email/resend/done/",
+    FORGOT_PAGE: "/accounts/password/forgot/done/",
+    RESEND_PAGE: "/accounts/verify-email/resend/done/",
 }
 EMAIL_CAP = 3
 
@@ -30,7 +29,9 @@ def ask(url, email, ip):
 
 
 @pytest.mark.parametrize(
-    ("url", "verified"), [(FORGOT, True), (RESEND, False)], ids=["forgot", "resend"]
+    ("url", "verified"),
+    [(FORGOT_PAGE, True), (RESEND_PAGE, False)],
+    ids=["forgot", "resend"],
 )
 def test_flooding_an_address_still_shows_the_owner_the_confirmation(
     url, verified, mailoutbox
@@ -53,7 +54,7 @@ def test_flooding_an_address_still_shows_the_owner_the_confirmation(
     assert {tuple(message.to) for message in mailoutbox} == {(victim.email,)}
 
 
-@pytest.mark.parametrize("url", [FORGOT, RESEND], ids=["forgot", "resend"])
+@pytest.mark.parametrize("url", [FORGOT_PAGE, RESEND_PAGE], ids=["forgot", "resend"])
 def test_one_client_flooding_gets_a_429_page_not_a_server_error(url, mailoutbox):
     client = Client(REMOTE_ADDR="198.51.100.9")
     for i in range(5):

@@ -6,7 +6,7 @@ from rest_framework.test import APIClient
 from accounts import services
 from accounts.models import AuthEvent, TokenSession
 from accounts.tests.factories import UserFactory
-from accounts.tests.web.conftest import messages_of
+from accounts.tests.helpers import bearer_client, messages_of
 
 
 def test_security_page_needs_a_signed_in_user(client, db):
@@ -111,11 +111,9 @@ def test_revoke_by_get_is_refused(signed_in_client, user, tokens):
 def test_sign_out_everywhere_revokes_tokens_and_every_browser(
     signed_in_client, user, tokens
 ):
-
     elsewhere = Client()
     elsewhere.force_login(user)
-    api = APIClient()
-    api.credentials(HTTP_AUTHORIZATION=f"Bearer {tokens['access_token']}")
+    api = bearer_client(tokens["access_token"])
 
     response = signed_in_client.post("/accounts/security/sign-out-everywhere/")
 

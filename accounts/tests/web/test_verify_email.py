@@ -4,7 +4,7 @@ from django.contrib.sessions.models import Session
 
 from accounts.models import User
 from accounts.tests.factories import UserFactory
-from accounts.tests.web.conftest import emailed_path, messages_of
+from accounts.tests.helpers import emailed_path, messages_of
 
 PASSWORD = "a new and long enough passphrase"
 

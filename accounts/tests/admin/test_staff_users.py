@@ -7,24 +7,11 @@ from django.utils import timezone
 
 from accounts.models import AuthEvent, User
 from accounts.tests.factories import UserFactory
+from accounts.tests.helpers import ADMIN_EVENTS, ADMIN_USERS
 
 pytestmark = pytest.mark.django_db
 
-USERS = "/admin/accounts/user/"
-EVENTS = "/admin/accounts/authevent/"
 NEW_PASSWORD = "a fresh and long passphrase"
-
-
-@pytest.fixture
-def superuser():
-    return UserFactory(username="root", is_staff=True, is_superuser=True)
-
-
-@pytest.fixture
-def staff_client(superuser):
-    client = Client()
-    client.force_login(superuser)
-    return client
 
 
 def listed_usernames(response) -> set[str]:
@@ -49,10 +36,10 @@ def change_form_data(user: User, **changes) -> dict:
 # ---------------------------------------------------------------------------
 # Changelist
 # ---------------------------------------------------------------------------
-def test_user_changelist_lists_every_user(staff_client, superuser):
+def test_user_changelist_lists_every_user(superuser_client, superuser):
     UserFactory(username="ada")
 
-    response = staff_client.get(USERS)
+    response = superuser_client.get(ADMIN_USERS)
 
     assert response.status_code == 200
     assert listed_usernames(response) == {"root", "ada"}
@@ -62,7 +49,7 @@ def test_user_changelist_is_refused_to_a_non_staff_user(user):
     client = Client()
     client.force_login(user)
 
-    response = client.get(USERS)
+    response = client.get(ADMIN_USERS)
 
     assert response.status_code == 302
     assert response["Location"].startswith("/admin/login/")
@@ -71,7 +58,7 @@ def test_user_changelist_is_refused_to_a_non_staff_user(user):
 @pytest.mark.parametrize(
     "query", ["grace", "GRACE@example", "Hopper", "Admiral"], ids=str.lower
 )
-def test_user_search_finds_by_username_email_or_name(staff_client, query):
+def test_user_search_finds_by_username_email_or_name(superuser_client, query):
     UserFactory(
         username="grace",
         email="grace@example.com",
@@ -80,16 +67,16 @@ def test_user_search_finds_by_username_email_or_name(staff_client, query):
     )
     UserFactory(username="ada", email="ada@example.org")
 
-    response = staff_client.get(USERS, {"q": query})
+    response = superuser_client.get(ADMIN_USERS, {"q": query})
 
     assert response.status_code == 200
     assert listed_usernames(response) == {"grace"}
 
 
-def test_user_search_without_a_match_lists_nobody(staff_client):
+def test_user_search_without_a_match_lists_nobody(superuser_client):
     UserFactory(username="ada")
 
-    response = staff_client.get(USERS, {"q": "nobody-by-this-name"})
+    response = superuser_client.get(ADMIN_USERS, {"q": "nobody-by-this-name"})
 
     assert response.status_code == 200
     assert listed_usernames(response) == set()
@@ -107,13 +94,13 @@ def test_user_search_without_a_match_lists_nobody(staff_client):
     ],
     ids=["inactive", "active", "staff", "unverified", "deleted", "not-deleted"],
 )
-def test_user_list_filters_show_only_matching_users(staff_client, query, expected):
+def test_user_list_filters_show_only_matching_users(superuser_client, query, expected):
     UserFactory(username="plain")
     UserFactory(username="dormant", is_active=False)
     UserFactory(username="unverified", email_verified=False)
     UserFactory(username="gone", deleted_at=timezone.now())
 
-    response = staff_client.get(USERS, query)
+    response = superuser_client.get(ADMIN_USERS, query)
 
     assert response.status_code == 200
     assert listed_usernames(response) == expected
@@ -122,9 +109,9 @@ def test_user_list_filters_show_only_matching_users(staff_client, query, expecte
 # ---------------------------------------------------------------------------
 # Add and change
 # ---------------------------------------------------------------------------
-def test_add_page_creates_a_user_who_can_sign_in_with_the_password(staff_client):
-    response = staff_client.post(
-        f"{USERS}add/",
+def test_add_page_creates_a_user_who_can_sign_in_with_the_password(superuser_client):
+    response = superuser_client.post(
+        f"{ADMIN_USERS}add/",
         {
             "username": "Grace",
             "email": "Grace@Example.com",
@@ -136,14 +123,14 @@ def test_add_page_creates_a_user_who_can_sign_in_with_the_password(staff_client)
 
     created = User.objects.get(username="Grace")
     assert response.status_code == 302
-    assert response["Location"] == f"{USERS}{created.pk}/change/"
+    assert response["Location"] == f"{ADMIN_USERS}{created.pk}/change/"
     assert created.email == "grace@example.com"
     assert authenticate(username="grace@example.com", password=NEW_PASSWORD) == created
 
 
-def test_add_page_refuses_mismatched_passwords_and_creates_nobody(staff_client):
-    response = staff_client.post(
-        f"{USERS}add/",
+def test_add_page_refuses_mismatched_passwords_and_creates_nobody(superuser_client):
+    response = superuser_client.post(
+        f"{ADMIN_USERS}add/",
         {
             "username": "grace",
             "email": "grace@example.com",
@@ -158,11 +145,11 @@ def test_add_page_refuses_mismatched_passwords_and_creates_nobody(staff_client):
     assert not User.objects.filter(username="grace").exists()
 
 
-def test_add_page_refuses_an_email_taken_in_another_case(staff_client):
+def test_add_page_refuses_an_email_taken_in_another_case(superuser_client):
     UserFactory(username="ada", email="ada@example.com")
 
-    response = staff_client.post(
-        f"{USERS}add/",
+    response = superuser_client.post(
+        f"{ADMIN_USERS}add/",
         {
             "username": "another",
             "email": "ADA@example.com",
@@ -187,13 +174,13 @@ def test_add_page_refuses_an_email_taken_in_another_case(staff_client):
     ids=["confusable", "non-ascii-case", "look-alike-domain"],
 )
 def test_add_page_refuses_look_alike_identifiers_without_an_error_page(
-    staff_client, username, email
+    superuser_client, username, email
 ):
     UserFactory(username="ada", email="ada@example.com")
     UserFactory(username="\u00c4da", email="other@example.com")
 
-    response = staff_client.post(
-        f"{USERS}add/",
+    response = superuser_client.post(
+        f"{ADMIN_USERS}add/",
         {
             "username": username,
             "email": email,
@@ -208,9 +195,11 @@ def test_add_page_refuses_look_alike_identifiers_without_an_error_page(
     assert User.objects.count() == 3  # the two above and the staff member
 
 
-def test_add_page_records_who_created_the_account(staff_client, superuser, mailoutbox):
-    staff_client.post(
-        f"{USERS}add/",
+def test_add_page_records_who_created_the_account(
+    superuser_client, superuser, mailoutbox
+):
+    superuser_client.post(
+        f"{ADMIN_USERS}add/",
         {
             "username": "grace",
             "email": "grace@example.com",
@@ -227,10 +216,10 @@ def test_add_page_records_who_created_the_account(staff_client, superuser, mailo
 
 
 def test_add_page_without_a_password_emails_a_set_password_link(
-    staff_client, mailoutbox
+    superuser_client, mailoutbox
 ):
-    response = staff_client.post(
-        f"{USERS}add/",
+    response = superuser_client.post(
+        f"{ADMIN_USERS}add/",
         {"username": "grace", "email": "grace@example.com", "usable_password": "false"},
     )
 
@@ -242,35 +231,36 @@ def test_add_page_without_a_password_emails_a_set_password_link(
     assert "/accounts/password/reset/" in message.body
 
 
-def test_change_page_renders_without_showing_the_password_hash(staff_client, user):
-    response = staff_client.get(f"{USERS}{user.pk}/change/")
+def test_change_page_renders_without_showing_the_password_hash(superuser_client, user):
+    response = superuser_client.get(f"{ADMIN_USERS}{user.pk}/change/")
 
     assert response.status_code == 200
     assert user.username in response.text
     assert user.password not in response.text
 
 
-def test_change_page_saves_edited_fields(staff_client, user):
-    response = staff_client.post(
-        f"{USERS}{user.pk}/change/",
+def test_change_page_saves_edited_fields(superuser_client, user):
+    response = superuser_client.post(
+        f"{ADMIN_USERS}{user.pk}/change/",
         change_form_data(user, first_name="Augusta", email_verified=""),
     )
 
     user.refresh_from_db()
     assert response.status_code == 302
-    assert response["Location"] == USERS
+    assert response["Location"] == ADMIN_USERS
     assert user.first_name == "Augusta"
     assert user.email_verified is False
 
 
 def test_changing_the_email_unverifies_it_and_writes_to_both_addresses(
-    staff_client, user, mailoutbox
+    superuser_client, user, mailoutbox
 ):
     old = user.email
     assert user.email_verified
 
-    staff_client.post(
-        f"{USERS}{user.pk}/change/", change_form_data(user, email="new@example.com")
+    superuser_client.post(
+        f"{ADMIN_USERS}{user.pk}/change/",
+        change_form_data(user, email="new@example.com"),
     )
 
     user.refresh_from_db()
@@ -282,11 +272,11 @@ def test_changing_the_email_unverifies_it_and_writes_to_both_addresses(
     ).exists()
 
 
-def test_staff_may_vouch_for_a_new_address_by_ticking_verified(staff_client):
+def test_staff_may_vouch_for_a_new_address_by_ticking_verified(superuser_client):
     user = UserFactory(email_verified=False)
 
-    staff_client.post(
-        f"{USERS}{user.pk}/change/",
+    superuser_client.post(
+        f"{ADMIN_USERS}{user.pk}/change/",
         change_form_data(user, email="new@example.com", email_verified="on"),
     )
 
@@ -295,11 +285,11 @@ def test_staff_may_vouch_for_a_new_address_by_ticking_verified(staff_client):
     assert user.email_verified is True
 
 
-def test_change_page_refuses_a_username_taken_in_another_case(staff_client, user):
+def test_change_page_refuses_a_username_taken_in_another_case(superuser_client, user):
     UserFactory(username="taken")
 
-    response = staff_client.post(
-        f"{USERS}{user.pk}/change/", change_form_data(user, username="TAKEN")
+    response = superuser_client.post(
+        f"{ADMIN_USERS}{user.pk}/change/", change_form_data(user, username="TAKEN")
     )
 
     old_username = user.username
@@ -310,10 +300,12 @@ def test_change_page_refuses_a_username_taken_in_another_case(staff_client, user
 
 
 def test_deactivating_in_the_admin_ends_tokens_for_good(
-    staff_client, user, auth_api_client
+    superuser_client, user, auth_api_client
 ):
-    staff_client.post(f"{USERS}{user.pk}/change/", change_form_data(user, is_active=""))
-    staff_client.post(f"{USERS}{user.pk}/change/", change_form_data(user))
+    superuser_client.post(
+        f"{ADMIN_USERS}{user.pk}/change/", change_form_data(user, is_active="")
+    )
+    superuser_client.post(f"{ADMIN_USERS}{user.pk}/change/", change_form_data(user))
 
     user.refresh_from_db()
     assert user.is_active is True
@@ -325,10 +317,10 @@ def test_deactivating_in_the_admin_ends_tokens_for_good(
 
 
 def test_editing_a_name_in_the_admin_leaves_tokens_working(
-    staff_client, user, auth_api_client
+    superuser_client, user, auth_api_client
 ):
-    staff_client.post(
-        f"{USERS}{user.pk}/change/", change_form_data(user, first_name="Augusta")
+    superuser_client.post(
+        f"{ADMIN_USERS}{user.pk}/change/", change_form_data(user, first_name="Augusta")
     )
 
     assert auth_api_client.get("/api/v1/users/me").status_code == 200
@@ -337,31 +329,33 @@ def test_editing_a_name_in_the_admin_leaves_tokens_working(
 # ---------------------------------------------------------------------------
 # Audit trail
 # ---------------------------------------------------------------------------
-def test_auth_event_changelist_shows_events_without_an_add_button(staff_client, user):
+def test_auth_event_changelist_shows_events_without_an_add_button(
+    superuser_client, user
+):
     AuthEvent.objects.create(user=user, type=AuthEvent.Type.SIGNIN_SUCCEEDED)
 
-    response = staff_client.get(EVENTS)
+    response = superuser_client.get(ADMIN_EVENTS)
 
     assert response.status_code == 200
     assert [event.user for event in response.context["cl"].result_list] == [user]
     assert response.context["has_add_permission"] is False
-    assert f"{EVENTS}add/" not in response.text
+    assert f"{ADMIN_EVENTS}add/" not in response.text
 
 
-def test_auth_event_add_page_is_forbidden(staff_client):
-    response = staff_client.post(
-        f"{EVENTS}add/", {"type": AuthEvent.Type.SIGNUP, "detail": "{}"}
+def test_auth_event_add_page_is_forbidden(superuser_client):
+    response = superuser_client.post(
+        f"{ADMIN_EVENTS}add/", {"type": AuthEvent.Type.SIGNUP, "detail": "{}"}
     )
 
     assert response.status_code == 403
     assert AuthEvent.objects.count() == 0
 
 
-def test_auth_event_cannot_be_edited(staff_client, user):
+def test_auth_event_cannot_be_edited(superuser_client, user):
     event = AuthEvent.objects.create(user=user, type=AuthEvent.Type.SIGNUP)
 
-    response = staff_client.post(
-        f"{EVENTS}{event.pk}/change/",
+    response = superuser_client.post(
+        f"{ADMIN_EVENTS}{event.pk}/change/",
         {"type": AuthEvent.Type.ACCOUNT_DELETED, "user": str(user.pk), "detail": "{}"},
     )
 

@@ -8,61 +8,31 @@ from django.utils import timezone
 
 from accounts.admin.paging import EstimatedCountPaginator
 from accounts.models import AuthEvent, Tier, TokenSession, User
-from accounts.tests.factories import PASSWORD, UserFactory, api_client_signed_in_as
+from accounts.tests.factories import PASSWORD, UserFactory
+from accounts.tests.helpers import (
+    ADMIN_TIERS,
+    ADMIN_USERS,
+    admin_action,
+    api_client_signed_in_as,
+    shown_messages,
+)
 
 pytestmark = pytest.mark.django_db
-
-USERS = "/admin/accounts/user/"
-TIERS = "/admin/accounts/tier/"
-
-
-@pytest.fixture
-def superuser():
-    return UserFactory(username="root", is_staff=True, is_superuser=True)
-
-
-@pytest.fixture
-def admin_client(superuser):
-    client = Client()
-    client.force_login(superuser)
-    return client
-
-
-@pytest.fixture
-def staff_client():
-    """Staff with every permission on accounts, but not a superuser."""
-    staff = UserFactory(username="clerk", is_staff=True)
-    staff.user_permissions.set(
-        Permission.objects.filter(content_type__app_label="accounts")
-    )
-    client = Client()
-    client.force_login(staff)
-    return client
-
-
-def act(client, action, *users):
-    return client.post(
-        USERS,
-        {"action": action, "_selected_action": [str(u.pk) for u in users]},
-        follow=True,
-    )
 
 
 def events(user, event_type):
     return AuthEvent.objects.filter(user=user, type=event_type)
 
 
-def shown_messages(response):
-    return [str(m) for m in response.context["messages"]]
-
-
 # ---------------------------------------------------------------------------
 # Actions
 # ---------------------------------------------------------------------------
-def test_activate_action_lets_inactive_accounts_sign_in_again(admin_client, superuser):
+def test_activate_action_lets_inactive_accounts_sign_in_again(
+    superuser_client, superuser
+):
     dormant = UserFactory(is_active=False)
 
-    response = act(admin_client, "activate", dormant)
+    response = admin_action(superuser_client, "activate", dormant)
 
     dormant.refresh_from_db()
     assert response.status_code == 200
@@ -73,10 +43,10 @@ def test_activate_action_lets_inactive_accounts_sign_in_again(admin_client, supe
     }
 
 
-def test_activate_action_leaves_deleted_accounts_deleted(admin_client):
+def test_activate_action_leaves_deleted_accounts_deleted(superuser_client):
     gone = UserFactory(is_active=False, deleted_at=timezone.now())
 
-    response = act(admin_client, "activate", gone)
+    response = admin_action(superuser_client, "activate", gone)
 
     gone.refresh_from_db()
     assert "0 account(s) activated." in shown_messages(response)
@@ -84,11 +54,11 @@ def test_activate_action_leaves_deleted_accounts_deleted(admin_client):
     assert not events(gone, AuthEvent.Type.ACCOUNT_ACTIVATED).exists()
 
 
-def test_deactivate_action_revokes_every_token_of_the_accounts(admin_client):
+def test_deactivate_action_revokes_every_token_of_the_accounts(superuser_client):
     user = UserFactory()
     api = api_client_signed_in_as(user)
 
-    response = act(admin_client, "deactivate", user)
+    response = admin_action(superuser_client, "deactivate", user)
 
     user.refresh_from_db()
     assert response.status_code == 200
@@ -98,12 +68,12 @@ def test_deactivate_action_revokes_every_token_of_the_accounts(admin_client):
     assert events(user, AuthEvent.Type.ACCOUNT_DEACTIVATED).count() == 1
 
 
-def test_deactivated_accounts_tokens_stay_dead_after_reactivation(admin_client):
+def test_deactivated_accounts_tokens_stay_dead_after_reactivation(superuser_client):
     user = UserFactory()
     api = api_client_signed_in_as(user)
-    act(admin_client, "deactivate", user)
+    admin_action(superuser_client, "deactivate", user)
 
-    act(admin_client, "activate", user)
+    admin_action(superuser_client, "activate", user)
 
     assert api.get("/api/v1/users/me").status_code == 401
 
@@ -114,7 +84,7 @@ def test_deactivate_action_skips_staff_accounts_for_staff_who_are_not_superusers
     colleague = UserFactory(is_staff=True)
     plain = UserFactory()
 
-    response = act(staff_client, "deactivate", colleague, plain)
+    response = admin_action(staff_client, "deactivate", colleague, plain)
 
     colleague.refresh_from_db()
     plain.refresh_from_db()
@@ -123,10 +93,10 @@ def test_deactivate_action_skips_staff_accounts_for_staff_who_are_not_superusers
     assert any("1 staff account(s) skipped" in m for m in shown_messages(response))
 
 
-def test_send_password_reset_action_emails_a_reset_link(admin_client, mailoutbox):
+def test_send_password_reset_action_emails_a_reset_link(superuser_client, mailoutbox):
     user = UserFactory()
 
-    act(admin_client, "send_password_reset", user)
+    admin_action(superuser_client, "send_password_reset", user)
 
     (message,) = mailoutbox
     assert message.to == [user.email]
@@ -135,23 +105,23 @@ def test_send_password_reset_action_emails_a_reset_link(admin_client, mailoutbox
 
 
 def test_send_password_reset_action_sends_nothing_to_inactive_accounts(
-    admin_client, mailoutbox
+    superuser_client, mailoutbox
 ):
     dormant = UserFactory(is_active=False)
 
-    act(admin_client, "send_password_reset", dormant)
+    admin_action(superuser_client, "send_password_reset", dormant)
 
     assert mailoutbox == []
     assert not events(dormant, AuthEvent.Type.PASSWORD_RESET_REQUESTED).exists()
 
 
 def test_revoke_tokens_action_signs_the_account_out_but_keeps_it_active(
-    admin_client,
+    superuser_client,
 ):
     user = UserFactory()
     api = api_client_signed_in_as(user)
 
-    act(admin_client, "revoke_tokens", user)
+    admin_action(superuser_client, "revoke_tokens", user)
 
     user.refresh_from_db()
     assert api.get("/api/v1/users/me").status_code == 401
@@ -160,20 +130,20 @@ def test_revoke_tokens_action_signs_the_account_out_but_keeps_it_active(
     assert events(user, AuthEvent.Type.SIGNOUT_ALL).count() == 1
 
 
-def test_revoke_tokens_action_leaves_other_accounts_signed_in(admin_client):
+def test_revoke_tokens_action_leaves_other_accounts_signed_in(superuser_client):
     target, bystander = UserFactory(), UserFactory()
     bystander_api = api_client_signed_in_as(bystander)
 
-    act(admin_client, "revoke_tokens", target)
+    admin_action(superuser_client, "revoke_tokens", target)
 
     assert bystander_api.get("/api/v1/users/me").status_code == 200
 
 
-def test_mark_email_verified_action_verifies_only_the_selected(admin_client):
+def test_mark_email_verified_action_verifies_only_the_selected(superuser_client):
     selected = UserFactory(email_verified=False)
     other = UserFactory(email_verified=False)
 
-    act(admin_client, "mark_email_verified", selected)
+    admin_action(superuser_client, "mark_email_verified", selected)
 
     selected.refresh_from_db()
     other.refresh_from_db()
@@ -182,10 +152,10 @@ def test_mark_email_verified_action_verifies_only_the_selected(admin_client):
     assert events(selected, AuthEvent.Type.EMAIL_VERIFIED).count() == 1
 
 
-def test_restore_action_brings_back_a_deleted_account(admin_client):
+def test_restore_action_brings_back_a_deleted_account(superuser_client):
     gone = UserFactory(is_active=False, deleted_at=timezone.now())
 
-    response = act(admin_client, "restore", gone)
+    response = admin_action(superuser_client, "restore", gone)
 
     gone.refresh_from_db()
     assert "1 account(s) restored." in shown_messages(response)
@@ -195,10 +165,10 @@ def test_restore_action_brings_back_a_deleted_account(admin_client):
     assert events(gone, AuthEvent.Type.ACCOUNT_RESTORED).count() == 1
 
 
-def test_restore_action_leaves_live_accounts_alone(admin_client):
+def test_restore_action_leaves_live_accounts_alone(superuser_client):
     live = UserFactory()
 
-    response = act(admin_client, "restore", live)
+    response = admin_action(superuser_client, "restore", live)
 
     assert "0 account(s) restored." in shown_messages(response)
     assert not events(live, AuthEvent.Type.ACCOUNT_RESTORED).exists()
@@ -211,18 +181,18 @@ def test_actions_are_refused_to_staff_without_the_change_permission():
     client.force_login(viewer)
     dormant = UserFactory(is_active=False)
 
-    act(client, "activate", dormant)
+    admin_action(client, "activate", dormant)
 
     dormant.refresh_from_db()
     assert dormant.is_active is False
 
 
-def test_change_form_deactivation_revokes_tokens(admin_client):
+def test_change_form_deactivation_revokes_tokens(superuser_client):
     user = UserFactory()
     api = api_client_signed_in_as(user)
 
-    response = admin_client.post(
-        f"{USERS}{user.pk}/change/",
+    response = superuser_client.post(
+        f"{ADMIN_USERS}{user.pk}/change/",
         {
             "username": user.username,
             "email": user.email,
@@ -247,7 +217,7 @@ def test_staff_who_are_not_superusers_cannot_grant_staff_or_superuser_rights(
     plain = UserFactory()
 
     response = staff_client.post(
-        f"{USERS}{plain.pk}/change/",
+        f"{ADMIN_USERS}{plain.pk}/change/",
         {
             "username": plain.username,
             "email": plain.email,
@@ -266,43 +236,43 @@ def test_staff_who_are_not_superusers_cannot_grant_staff_or_superuser_rights(
 # ---------------------------------------------------------------------------
 # Changelist and tiers
 # ---------------------------------------------------------------------------
-def test_changelist_with_search_renders_the_match(admin_client):
+def test_changelist_with_search_renders_the_match(superuser_client):
     UserFactory(username="grace", email="grace@navy.example")
     UserFactory(username="ada")
 
-    response = admin_client.get(USERS, {"q": "navy"})
+    response = superuser_client.get(ADMIN_USERS, {"q": "navy"})
 
     assert response.status_code == 200
     assert [u.username for u in response.context["cl"].result_list] == ["grace"]
     assert response.context["cl"].result_count == 1
 
 
-def test_changelist_filtered_by_deleted_renders(admin_client):
+def test_changelist_filtered_by_deleted_renders(superuser_client):
     UserFactory(username="gone", deleted_at=timezone.now(), is_active=False)
 
-    response = admin_client.get(USERS, {"deleted": "yes"})
+    response = superuser_client.get(ADMIN_USERS, {"deleted": "yes"})
 
     assert response.status_code == 200
     assert [u.username for u in response.context["cl"].result_list] == ["gone"]
 
 
-def test_changelist_shows_and_filters_by_tier(admin_client):
+def test_changelist_shows_and_filters_by_tier(superuser_client):
     gold = Tier.objects.create(name="gold", rate_limit_per_minute=1200)
     UserFactory(username="rich", tier=gold)
     UserFactory(username="plain")
 
-    response = admin_client.get(USERS, {"tier__id__exact": str(gold.pk)})
+    response = superuser_client.get(ADMIN_USERS, {"tier__id__exact": str(gold.pk)})
 
     assert response.status_code == 200
     assert [u.username for u in response.context["cl"].result_list] == ["rich"]
     assert "gold" in response.text
 
 
-def test_change_form_sets_the_tier(admin_client, user):
+def test_change_form_sets_the_tier(superuser_client, user):
     gold = Tier.objects.create(name="gold", rate_limit_per_minute=1200)
 
-    response = admin_client.post(
-        f"{USERS}{user.pk}/change/",
+    response = superuser_client.post(
+        f"{ADMIN_USERS}{user.pk}/change/",
         {
             "username": user.username,
             "email": user.email,
@@ -318,18 +288,18 @@ def test_change_form_sets_the_tier(admin_client, user):
     assert user.api_rate_per_minute == 1200
 
 
-def test_tier_admin_creates_a_tier(admin_client):
-    response = admin_client.post(
-        f"{TIERS}add/", {"name": "silver", "rate_limit_per_minute": "300"}
+def test_tier_admin_creates_a_tier(superuser_client):
+    response = superuser_client.post(
+        f"{ADMIN_TIERS}add/", {"name": "silver", "rate_limit_per_minute": "300"}
     )
 
     assert response.status_code == 302
     assert Tier.objects.get(name="silver").rate_limit_per_minute == 300
 
 
-def test_tier_admin_refuses_a_zero_rate(admin_client):
-    response = admin_client.post(
-        f"{TIERS}add/", {"name": "frozen", "rate_limit_per_minute": "0"}
+def test_tier_admin_refuses_a_zero_rate(superuser_client):
+    response = superuser_client.post(
+        f"{ADMIN_TIERS}add/", {"name": "frozen", "rate_limit_per_minute": "0"}
     )
 
     assert response.status_code == 200
@@ -356,11 +326,11 @@ def test_paginator_counts_a_small_table_exactly():
     assert paginator.count == 4
 
 
-def test_superusers_grant_staff_rights_in_the_change_form(admin_client):
+def test_superusers_grant_staff_rights_in_the_change_form(superuser_client):
     plain = UserFactory()
 
-    response = admin_client.post(
-        f"{USERS}{plain.pk}/change/",
+    response = superuser_client.post(
+        f"{ADMIN_USERS}{plain.pk}/change/",
         {
             "username": plain.username,
             "email": plain.email,

@@ -5,71 +5,33 @@ rights (groups, permissions) whose edits are audited."""
 import pytest
 from django.contrib.auth import authenticate
 from django.contrib.auth.models import Group, Permission
-from django.test import Client
 from django.utils import timezone
 
 from accounts.models import AuthEvent, TokenSession, User
-from accounts.tests.factories import PASSWORD, UserFactory, api_client_signed_in_as
+from accounts.tests.factories import PASSWORD, UserFactory
+from accounts.tests.helpers import (
+    ADMIN_GROUPS,
+    ADMIN_USERS,
+    admin_action,
+    api_client_signed_in_as,
+    shown_messages,
+    stored_fields,
+)
 
 pytestmark = pytest.mark.django_db
 
-USERS = "/admin/accounts/user/"
-GROUPS = "/admin/auth/group/"
 NEW_PASSWORD = "a fresh and long passphrase"
 
 
-@pytest.fixture
-def root():
-    return UserFactory(username="root", is_staff=True, is_superuser=True)
-
-
-@pytest.fixture
-def root_client(root):
-    client = Client()
-    client.force_login(root)
-    return client
-
-
-@pytest.fixture
-def clerk():
-    """Staff with every permission there is, but not a superuser."""
-    clerk = UserFactory(username="clerk", is_staff=True)
-    clerk.user_permissions.set(Permission.objects.all())
-    return clerk
-
-
-@pytest.fixture
-def clerk_client(clerk):
-    client = Client()
-    client.force_login(clerk)
-    return client
-
-
-def protected_target(kind, root, clerk, **state):
+def protected_target(kind, superuser, staff, **state):
     """An account in staff scope, in the state an action would change."""
     if kind == "superuser":
-        User.objects.filter(pk=root.pk).update(**state)
-        return User.objects.get(pk=root.pk)
+        User.objects.filter(pk=superuser.pk).update(**state)
+        return User.objects.get(pk=superuser.pk)
     if kind == "itself":
-        User.objects.filter(pk=clerk.pk).update(**state)
-        return User.objects.get(pk=clerk.pk)
+        User.objects.filter(pk=staff.pk).update(**state)
+        return User.objects.get(pk=staff.pk)
     return UserFactory(is_staff=True, **state)
-
-
-def stored(user) -> dict:
-    return User.objects.filter(pk=user.pk).values().get()
-
-
-def act(client, action, *users, **extra):
-    return client.post(
-        USERS,
-        {"action": action, "_selected_action": [str(u.pk) for u in users], **extra},
-        follow=True,
-    )
-
-
-def shown_messages(response):
-    return [str(m) for m in response.context["messages"]]
 
 
 # ---------------------------------------------------------------------------
@@ -77,11 +39,11 @@ def shown_messages(response):
 # ---------------------------------------------------------------------------
 @pytest.mark.parametrize("kind", ["superuser", "other staff", "itself"])
 def test_plain_staff_see_a_staff_scope_change_form_read_only(
-    clerk_client, root, clerk, kind
+    staff_client, superuser, staff, kind
 ):
-    target = protected_target(kind, root, clerk)
+    target = protected_target(kind, superuser, staff)
 
-    response = clerk_client.get(f"{USERS}{target.pk}/change/")
+    response = staff_client.get(f"{ADMIN_USERS}{target.pk}/change/")
 
     assert response.status_code == 200
     assert response.context["has_change_permission"] is False
@@ -90,13 +52,13 @@ def test_plain_staff_see_a_staff_scope_change_form_read_only(
 
 @pytest.mark.parametrize("kind", ["superuser", "other staff", "itself"])
 def test_plain_staff_cannot_save_a_staff_scope_change_form(
-    clerk_client, root, clerk, kind
+    staff_client, superuser, staff, kind
 ):
-    target = protected_target(kind, root, clerk)
-    before = stored(target)
+    target = protected_target(kind, superuser, staff)
+    before = stored_fields(target)
 
-    response = clerk_client.post(
-        f"{USERS}{target.pk}/change/",
+    response = staff_client.post(
+        f"{ADMIN_USERS}{target.pk}/change/",
         {
             "username": "renamed",
             "email": "taken-over@attacker.example",
@@ -105,14 +67,14 @@ def test_plain_staff_cannot_save_a_staff_scope_change_form(
     )
 
     assert response.status_code == 403
-    assert stored(target) == before
+    assert stored_fields(target) == before
 
 
-def test_plain_staff_still_edit_ordinary_accounts(clerk_client):
+def test_plain_staff_still_edit_ordinary_accounts(staff_client):
     plain = UserFactory()
 
-    response = clerk_client.post(
-        f"{USERS}{plain.pk}/change/",
+    response = staff_client.post(
+        f"{ADMIN_USERS}{plain.pk}/change/",
         {"username": plain.username, "email": plain.email, "first_name": "Grace"},
     )
 
@@ -145,17 +107,17 @@ ACTION_TARGETS = [
 
 @pytest.mark.parametrize(("kind", "action"), ACTION_TARGETS)
 def test_every_action_skips_staff_scope_accounts_for_plain_staff(
-    clerk_client, root, clerk, kind, action, mailoutbox
+    staff_client, superuser, staff, kind, action, mailoutbox
 ):
-    target = protected_target(kind, root, clerk, **ACTIONS[action])
+    target = protected_target(kind, superuser, staff, **ACTIONS[action])
     TokenSession.objects.create(
         user=target, refresh_jti="j", expires_at=timezone.now() + timezone.timedelta(1)
     )
-    before = stored(target)
+    before = stored_fields(target)
 
-    response = act(clerk_client, action, target)
+    response = admin_action(staff_client, action, target)
 
-    assert stored(target) == before
+    assert stored_fields(target) == before
     assert TokenSession.objects.get(user=target).revoked_at is None
     assert mailoutbox == []
     assert not AuthEvent.objects.filter(user=target).exists()
@@ -163,10 +125,10 @@ def test_every_action_skips_staff_scope_accounts_for_plain_staff(
 
 
 @pytest.mark.parametrize("action", ACTIONS)
-def test_superusers_act_on_other_staff(root_client, action):
+def test_superusers_act_on_other_staff(superuser_client, action):
     colleague = UserFactory(is_staff=True, **ACTIONS[action])
 
-    response = act(root_client, action, colleague)
+    response = admin_action(superuser_client, action, colleague)
 
     assert not any("skipped" in m for m in shown_messages(response))
     assert AuthEvent.objects.filter(user=colleague).exists()
@@ -177,72 +139,80 @@ def test_superusers_act_on_other_staff(root_client, action):
 # ---------------------------------------------------------------------------
 @pytest.mark.parametrize("kind", ["superuser", "other staff", "itself"])
 def test_bulk_delete_with_a_staff_scope_account_is_refused_to_plain_staff(
-    clerk_client, root, clerk, kind
+    staff_client, superuser, staff, kind
 ):
-    target = protected_target(kind, root, clerk)
+    target = protected_target(kind, superuser, staff)
     plain = UserFactory()
 
-    confirm = act(clerk_client, "delete_selected", target, plain)
-    forced = act(clerk_client, "delete_selected", target, plain, post="yes")
+    confirm = admin_action(staff_client, "delete_selected", target, plain)
+    forced = admin_action(staff_client, "delete_selected", target, plain, post="yes")
 
     assert confirm.context["perms_lacking"]
     assert forced.status_code == 403
     assert User.objects.filter(pk__in=[target.pk, plain.pk]).count() == 2
 
 
-def test_bulk_delete_including_oneself_is_refused_to_superusers(root_client, root):
+def test_bulk_delete_including_oneself_is_refused_to_superusers(
+    superuser_client, superuser
+):
     plain = UserFactory()
 
-    response = act(root_client, "delete_selected", root, plain, post="yes")
+    response = admin_action(
+        superuser_client, "delete_selected", superuser, plain, post="yes"
+    )
 
     assert response.status_code == 403
-    assert User.objects.filter(pk__in=[root.pk, plain.pk]).count() == 2
+    assert User.objects.filter(pk__in=[superuser.pk, plain.pk]).count() == 2
 
 
-def test_superusers_bulk_delete_staff_accounts(root_client):
+def test_superusers_bulk_delete_staff_accounts(superuser_client):
     colleague, plain = UserFactory(is_staff=True), UserFactory()
 
-    act(root_client, "delete_selected", colleague, plain, post="yes")
+    admin_action(superuser_client, "delete_selected", colleague, plain, post="yes")
 
     assert not User.objects.filter(pk__in=[colleague.pk, plain.pk]).exists()
 
 
-def test_plain_staff_bulk_delete_ordinary_accounts(clerk_client):
+def test_plain_staff_bulk_delete_ordinary_accounts(staff_client):
     plain = UserFactory()
 
-    act(clerk_client, "delete_selected", plain, post="yes")
+    admin_action(staff_client, "delete_selected", plain, post="yes")
 
     assert not User.objects.filter(pk=plain.pk).exists()
 
 
 @pytest.mark.parametrize("kind", ["superuser", "other staff", "itself"])
 def test_delete_page_of_a_staff_scope_account_is_refused_to_plain_staff(
-    clerk_client, root, clerk, kind
+    staff_client, superuser, staff, kind
 ):
-    target = protected_target(kind, root, clerk)
+    target = protected_target(kind, superuser, staff)
 
-    response = clerk_client.post(f"{USERS}{target.pk}/delete/", {"post": "yes"})
+    response = staff_client.post(f"{ADMIN_USERS}{target.pk}/delete/", {"post": "yes"})
 
     assert response.status_code == 403
     assert User.objects.filter(pk=target.pk).exists()
 
 
-def test_superusers_cannot_delete_themselves_on_the_delete_page(root_client, root):
-    response = root_client.post(f"{USERS}{root.pk}/delete/", {"post": "yes"})
+def test_superusers_cannot_delete_themselves_on_the_delete_page(
+    superuser_client, superuser
+):
+    response = superuser_client.post(
+        f"{ADMIN_USERS}{superuser.pk}/delete/", {"post": "yes"}
+    )
 
     assert response.status_code == 403
-    assert User.objects.filter(pk=root.pk).exists()
+    assert User.objects.filter(pk=superuser.pk).exists()
 
 
 # ---------------------------------------------------------------------------
 # Passwords: staff send reset links, never choose a password
 # ---------------------------------------------------------------------------
 @pytest.mark.parametrize("method", ["get", "post"])
-def test_the_set_password_page_for_another_account_is_gone(root_client, method):
+def test_the_set_password_page_for_another_account_is_gone(superuser_client, method):
     plain = UserFactory()
 
-    response = getattr(root_client, method)(
-        f"{USERS}{plain.pk}/password/",
+    response = getattr(superuser_client, method)(
+        f"{ADMIN_USERS}{plain.pk}/password/",
         {
             "usable_password": "true",
             "password1": NEW_PASSWORD,
@@ -255,10 +225,10 @@ def test_the_set_password_page_for_another_account_is_gone(root_client, method):
     assert not AuthEvent.objects.filter(user=plain).exists()
 
 
-def test_the_change_form_offers_no_set_password_button(root_client):
+def test_the_change_form_offers_no_set_password_button(superuser_client):
     plain = UserFactory()
 
-    response = root_client.get(f"{USERS}{plain.pk}/change/")
+    response = superuser_client.get(f"{ADMIN_USERS}{plain.pk}/change/")
 
     assert response.status_code == 200
     assert "../password/" not in response.text
@@ -266,9 +236,9 @@ def test_the_change_form_offers_no_set_password_button(root_client):
 
 
 def test_a_staff_members_own_password_page_leads_to_the_account_page(
-    clerk_client, clerk
+    staff_client, staff
 ):
-    response = clerk_client.get(f"{USERS}{clerk.pk}/password/")
+    response = staff_client.get(f"{ADMIN_USERS}{staff.pk}/password/")
 
     assert response.status_code == 302
     assert response["Location"] == "/accounts/password/change/"
@@ -288,13 +258,15 @@ def change_form(user, **changes):
     return data
 
 
-def test_group_and_permission_edits_are_audited_with_the_actor(root_client, root):
+def test_group_and_permission_edits_are_audited_with_the_actor(
+    superuser_client, superuser
+):
     plain = UserFactory()
     editors = Group.objects.create(name="editors")
     delete_user = Permission.objects.get(codename="delete_user")
 
-    response = root_client.post(
-        f"{USERS}{plain.pk}/change/",
+    response = superuser_client.post(
+        f"{ADMIN_USERS}{plain.pk}/change/",
         change_form(plain, groups=[editors.pk], user_permissions=[delete_user.pk]),
     )
 
@@ -305,18 +277,18 @@ def test_group_and_permission_edits_are_audited_with_the_actor(root_client, root
         user=plain, type=AuthEvent.Type.PERMISSIONS_CHANGED
     )
     assert event.detail == {
-        "by": str(root.pk),
+        "by": str(superuser.pk),
         "granted": ["group:editors", "permission:accounts.delete_user"],
         "revoked": [],
     }
 
 
-def test_removing_a_group_is_audited(root_client, root):
+def test_removing_a_group_is_audited(superuser_client, superuser):
     plain = UserFactory()
     editors = Group.objects.create(name="editors")
     plain.groups.add(editors)
 
-    root_client.post(f"{USERS}{plain.pk}/change/", change_form(plain))
+    superuser_client.post(f"{ADMIN_USERS}{plain.pk}/change/", change_form(plain))
 
     assert not plain.groups.exists()
     (event,) = AuthEvent.objects.filter(
@@ -325,22 +297,24 @@ def test_removing_a_group_is_audited(root_client, root):
     assert event.detail["revoked"] == ["group:editors"]
 
 
-def test_saving_a_form_without_rights_changes_records_no_rights_event(root_client):
+def test_saving_a_form_without_rights_changes_records_no_rights_event(superuser_client):
     plain = UserFactory()
 
-    root_client.post(f"{USERS}{plain.pk}/change/", change_form(plain, first_name="X"))
+    superuser_client.post(
+        f"{ADMIN_USERS}{plain.pk}/change/", change_form(plain, first_name="X")
+    )
 
     assert not AuthEvent.objects.filter(
         type=AuthEvent.Type.PERMISSIONS_CHANGED
     ).exists()
 
 
-def test_editing_a_groups_permissions_is_audited(root_client, root):
+def test_editing_a_groups_permissions_is_audited(superuser_client, superuser):
     editors = Group.objects.create(name="editors")
     delete_user = Permission.objects.get(codename="delete_user")
 
-    response = root_client.post(
-        f"{GROUPS}{editors.pk}/change/",
+    response = superuser_client.post(
+        f"{ADMIN_GROUPS}{editors.pk}/change/",
         {"name": "editors", "permissions": [delete_user.pk]},
     )
 
@@ -349,20 +323,20 @@ def test_editing_a_groups_permissions_is_audited(root_client, root):
     (event,) = AuthEvent.objects.filter(type=AuthEvent.Type.GROUP_CHANGED)
     assert event.user is None
     assert event.detail == {
-        "by": str(root.pk),
+        "by": str(superuser.pk),
         "group": "editors",
         "granted": ["permission:accounts.delete_user"],
         "revoked": [],
     }
 
 
-def test_plain_staff_cannot_edit_groups_even_with_the_permission(clerk_client, clerk):
+def test_plain_staff_cannot_edit_groups_even_with_the_permission(staff_client, staff):
     editors = Group.objects.create(name="editors")
-    clerk.groups.add(editors)
+    staff.groups.add(editors)
     delete_user = Permission.objects.get(codename="delete_user")
 
-    response = clerk_client.post(
-        f"{GROUPS}{editors.pk}/change/",
+    response = staff_client.post(
+        f"{ADMIN_GROUPS}{editors.pk}/change/",
         {"name": "editors", "permissions": [delete_user.pk]},
     )
 
@@ -370,10 +344,10 @@ def test_plain_staff_cannot_edit_groups_even_with_the_permission(clerk_client, c
     assert not editors.permissions.exists()
 
 
-def test_staff_signing_out_a_plain_account_still_works(clerk_client):
+def test_staff_signing_out_a_plain_account_still_works(staff_client):
     plain = UserFactory()
     api = api_client_signed_in_as(plain)
 
-    act(clerk_client, "revoke_tokens", plain)
+    admin_action(staff_client, "revoke_tokens", plain)
 
     assert api.get("/api/v1/users/me").status_code == 401

@@ -1,8 +1,7 @@
 import pytest
 from playwright.sync_api import expect
 
-from accounts.tests.browser.conftest import sign_in
-from accounts.tests.web.conftest import emailed_path
+from accounts.tests.helpers import browser_sign_in, emailed_path
 
 pytestmark = pytest.mark.browser
 
@@ -30,7 +29,7 @@ def test_resetting_a_forgotten_password_from_the_emailed_link(
     page.get_by_label("New password confirmation").fill(NEW_PASSWORD)
     page.get_by_role("button", name="Set the new password").click()
     expect(page.get_by_text("Your password has been reset.")).to_be_visible()
-    sign_in(page, "ada", NEW_PASSWORD)
+    browser_sign_in(page, "ada", NEW_PASSWORD)
     expect(page.get_by_role("heading", level=1)).to_have_text("Hello, Ada")
 
 

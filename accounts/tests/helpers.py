@@ -1,0 +1,217 @@
+"""Plain functions and constants the tests share (fixtures live in conftest.py
+files; anything a test module imports lives here).
+
+Paths without a prefix are the JSON API's; `*_PAGE` are the server-rendered
+pages under /accounts/; `ADMIN_*` are Django admin changelists.
+"""
+
+import re
+import socket
+import sys
+from pathlib import Path
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from django.conf import settings
+from django.contrib.messages import get_messages
+from rest_framework.test import APIClient
+
+from accounts.models import User
+from accounts.tests.factories import PASSWORD
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+# JSON API ------------------------------------------------------------------
+SIGNUP = "/api/v1/auth/signup"
+SIGNIN = "/api/v1/auth/signin"
+REFRESH = "/api/v1/auth/token/refresh"
+SIGNOUT = "/api/v1/auth/signout"
+SIGNOUT_ALL = "/api/v1/auth/signout-all"
+SESSIONS = "/api/v1/auth/sessions"
+FORGOT = "/api/v1/auth/forgot-password"
+RESET = "/api/v1/auth/reset-password"
+CHANGE = "/api/v1/auth/change-password"
+VERIFY = "/api/v1/auth/verify-email"
+RESEND = "/api/v1/auth/verify-email/resend"
+ME = "/api/v1/users/me"
+USERS = "/api/v1/users"
+HEALTH = "/api/v1/health"
+READY = "/api/v1/health/ready"
+JWKS = "/.well-known/jwks.json"
+METRICS = "/metrics"
+
+# Pages ---------------------------------------------------------------------
+FORGOT_PAGE = "/accounts/password/forgot/"
+RESEND_PAGE = "/accounts/verify-email/resend/"
+
+# Admin ---------------------------------------------------------------------
+ADMIN_USERS = "/admin/accounts/user/"
+ADMIN_TIERS = "/admin/accounts/tier/"
+ADMIN_EVENTS = "/admin/accounts/authevent/"
+ADMIN_GROUPS = "/admin/auth/group/"
+ADMIN_TASKS = "/admin/django_tasks_database/dbtaskresult/"
+
+# An address of the documentation range, so per-address limits key on
+# something that is neither the test client's default nor a real network.
+CLIENT_IP = "198.51.100.7"
+
+
+# Signing in through the API -------------------------------------------------
+def sign_in(user, password: str = PASSWORD, *, client: APIClient | None = None):
+    """The token response of a real sign-in as `user`: tests authenticate the
+    way a client does, not with force_authenticate."""
+    response = (client or APIClient()).post(
+        SIGNIN, {"email": user.email, "password": password}, format="json"
+    )
+    assert response.status_code == 200, response.content
+    return response.json()
+
+
+def bearer_client(access_token: str, **client_options) -> APIClient:
+    client = APIClient(**client_options)
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {access_token}")
+    return client
+
+
+def signed_in(user, password: str = PASSWORD, **client_options):
+    """(client, token response): one API session of `user`, the client holding
+    its access token and whatever cookies the sign-in set."""
+    client = APIClient(**client_options)
+    tokens = sign_in(user, password, client=client)
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {tokens['access_token']}")
+    return client, tokens
+
+
+def api_client_signed_in_as(user, password: str = PASSWORD) -> APIClient:
+    client, _ = signed_in(user, password)
+    return client
+
+
+def get_me(client, access_token):
+    return client.get(ME, HTTP_AUTHORIZATION=f"Bearer {access_token}")
+
+
+def attempt_sign_in(identifier, password, *, client=None, ip=CLIENT_IP, **extra):
+    """One sign-in attempt, whatever its outcome: through `client`, or else
+    through a fresh client coming from `ip`."""
+    client = client or APIClient(REMOTE_ADDR=ip)
+    return client.post(
+        SIGNIN, {"email": identifier, "password": password}, format="json", **extra
+    )
+
+
+# Emails ----------------------------------------------------------------------
+def find_link(message, path) -> tuple[str, str, str] | None:
+    """(link, uid, token) of the first `path` link in an email's text part."""
+    match = re.search(rf"(\S+/{path}/([^/\s]+)/([^/\s]+))", message.body)
+    if match is None:
+        return None
+    return match.group(1).rstrip("/"), match.group(2), match.group(3).rstrip("/")
+
+
+def emailed_link(message, path) -> tuple[str, str, str]:
+    parts = find_link(message, path)
+    assert parts, message.body
+    return parts
+
+
+def emailed_path(message) -> str:
+    """The path of the site link in an email (SITE_URL stripped, for the client)."""
+    match = re.search(re.escape(settings.SITE_URL) + r"(/[^\s\"'<>]+)", message.body)
+    assert match, message.body
+    return match.group(1)
+
+
+# Pages -------------------------------------------------------------------------
+def messages_of(response) -> list[str]:
+    return [str(message) for message in get_messages(response.wsgi_request)]
+
+
+def field_errors(response, field) -> list[str]:
+    return response.context["form"].errors.get(field, [])
+
+
+def shown_messages(response) -> list[str]:
+    """The messages a followed admin response rendered."""
+    return [str(m) for m in response.context["messages"]]
+
+
+def admin_action(client, action, *users, **extra):
+    """Run a user-changelist action on `users`, as the admin's form posts it."""
+    return client.post(
+        ADMIN_USERS,
+        {"action": action, "_selected_action": [str(u.pk) for u in users], **extra},
+        follow=True,
+    )
+
+
+def stored_fields(user) -> dict:
+    """Every column of `user` as the database holds it now."""
+    return User.objects.filter(pk=user.pk).values().get()
+
+
+def browser_sign_in(page, identifier: str, password: str) -> None:
+    page.goto("/accounts/signin/")
+    page.get_by_label("Email or username").fill(identifier)
+    page.get_by_label("Password", exact=True).fill(password)
+    page.get_by_role("button", name="Sign in").click()
+
+
+# Back ends -------------------------------------------------------------------
+# Nothing listens on port 1: connecting is refused at once.
+UNREACHABLE_REDIS = "redis://127.0.0.1:1/0"
+
+
+def redis_cache(location: str) -> dict:
+    """A CACHES setting for one Redis at `location`."""
+    return {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": location,
+        }
+    }
+
+
+# Keys and processes ------------------------------------------------------------
+def write_key_pair(directory: Path, name: str = "jwt", private_key=None):
+    """(private, public) PEM file paths of a fresh key pair (RSA 2048 unless
+    `private_key` is given), as strings, the way the settings hold them."""
+    key = private_key or rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    private = directory / f"{name}-private.pem"
+    public = directory / f"{name}-public.pem"
+    private.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    public.write_bytes(
+        key.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+    )
+    return str(private), str(public)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def gunicorn_command(port: int, *, workers: int, extra=()) -> list[str]:
+    """The production server command (our gunicorn.conf.py) on `port`."""
+    return [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "identity_site.wsgi",
+        "-c",
+        "gunicorn.conf.py",
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--workers",
+        str(workers),
+        *extra,
+    ]
