@@ -11,6 +11,9 @@ import math
 class ServiceError(Exception):
     code = "error"
     message = "The request could not be completed."
+    # Errors a client must tell apart by machine (reauthenticate, set up a
+    # factor, ...) carry their code beside the detail in the API's answer.
+    shows_code = False
 
     def __init__(self, message: str | None = None, *, code: str | None = None):
         self.message = message or self.message
@@ -136,6 +139,34 @@ class PermissionDenied(ServiceError):
         "permission_denied",
         "You do not have permission to perform this action.",
     )
+
+
+class ReauthenticationRequired(ServiceError):
+    """The session has not proved a factor recently enough (REAUTH_WINDOW), or
+    only a password where the account has a second factor."""
+
+    code, message, shows_code = (
+        "reauthentication_required",
+        "Reauthentication required",
+        True,
+    )
+
+
+class MfaSetupRequired(ServiceError):
+    """MFA_REQUIRED covers the account and this session has not proved a second
+    factor: it may only set one up (or sign out)."""
+
+    code, message, shows_code = (
+        "mfa_setup_required",
+        "Set up two-factor authentication to continue.",
+        True,
+    )
+
+
+class Conflict(ServiceError):
+    """The request cannot be applied to the account's current state (409)."""
+
+    shows_code = True
 
 
 class Throttled(ServiceError):

@@ -58,6 +58,9 @@ class SignInForm(AuthenticationForm):
                 self.service_error = error
                 raise ValidationError(error.message, code=error.code) from None
             self.user_cache = signed_in.user
+            # What the sign-in proved, for the view that logs the browser in
+            # (the pages' SignInView, the admin's login) to keep in the session.
+            self.request.proved = signed_in.assurance
             self.confirm_login_allowed(self.user_cache)
         return self.cleaned_data
 

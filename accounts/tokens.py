@@ -14,6 +14,7 @@ from django.conf import settings
 from django.contrib.auth import tokens as django_tokens
 from rest_framework_simplejwt import tokens as simplejwt_tokens
 
+from accounts.assurance import Assurance
 from accounts.signing_keys import token_backend
 
 GENERATION_CLAIM = "gen"
@@ -55,12 +56,15 @@ def mint_pair(
     user,
     *,
     session_id: str,
+    assurance: Assurance,
     not_after: datetime | None = None,
     refresh_jti: str | None = None,
 ) -> tuple[TokenPair, str]:
     """Mint an access + refresh token for a session; returns the pair and the
     refresh token's jti (the only part of it the server keeps). Neither token
-    outlives `not_after`, the end of the session."""
+    outlives `not_after`, the end of the session. The access token carries the
+    session's assurance (auth_time, amr, aal); the refresh token does not: a
+    refresh reads it from the session row, so it can never be renewed by one."""
     claims = {
         "sub": str(user.pk),
         GENERATION_CLAIM: user.token_generation,
@@ -73,6 +77,8 @@ def mint_pair(
             token[name] = value
         if not_after is not None:
             token["exp"] = min(token["exp"], int(not_after.timestamp()))
+    for name, value in assurance.claims().items():
+        access[name] = value
     if refresh_jti:
         refresh["jti"] = refresh_jti
     pair = TokenPair(

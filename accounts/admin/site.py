@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 from django.shortcuts import redirect
 
 from accounts.forms import SignInForm
-from accounts.http import remember_device
+from accounts.request_assurance import remember_sign_in
 
 
 class AdminSignInForm(SignInForm):
@@ -33,15 +33,16 @@ def configure(site: admin.AdminSite = admin.site) -> None:
     # other session and token revoked, notice emailed), not through the admin's
     # bare form.
     site.password_change = _change_password_page
-    # The admin's sign-in marks the browser like the pages' sign-in does.
-    site.login = _remembering_device(site.login)
+    # The admin's sign-in keeps what it proved and marks the browser, like the
+    # pages' sign-in does.
+    site.login = _remembering_sign_in(site.login)
 
 
 def _change_password_page(request, extra_context=None):
     return redirect("accounts:change_password")
 
 
-def _remembering_device(login_view):
+def _remembering_sign_in(login_view):
     @wraps(login_view)
     def login(request, extra_context=None):
         was_signed_in = request.user.is_authenticated
@@ -51,7 +52,7 @@ def _remembering_device(login_view):
             and not was_signed_in
             and request.user.is_authenticated
         ):
-            remember_device(response, request.user)
+            remember_sign_in(request, response, request.user)
         return response
 
     return login

@@ -20,6 +20,9 @@ STATUS_BY_ERROR = [
     (errors.InactiveAccount, status.HTTP_403_FORBIDDEN),
     (errors.EmailNotVerified, status.HTTP_403_FORBIDDEN),
     (errors.PermissionDenied, status.HTTP_403_FORBIDDEN),
+    (errors.ReauthenticationRequired, status.HTTP_403_FORBIDDEN),
+    (errors.MfaSetupRequired, status.HTTP_403_FORBIDDEN),
+    (errors.Conflict, status.HTTP_409_CONFLICT),
     (errors.SessionNotFound, status.HTTP_404_NOT_FOUND),
     (errors.InvalidToken, status.HTTP_400_BAD_REQUEST),
     (errors.Throttled, status.HTTP_429_TOO_MANY_REQUESTS),
@@ -69,6 +72,7 @@ def _service_error_response(exc: errors.ServiceError) -> Response:
         headers["Retry-After"] = str(exc.retry_after)
     if isinstance(exc, errors.ServiceUnavailable):
         headers["Retry-After"] = "5"
-    return Response(
-        {"detail": ErrorDetail(exc.message, exc.code)}, status=code, headers=headers
-    )
+    body = {"detail": ErrorDetail(exc.message, exc.code)}
+    if exc.shows_code:
+        body["code"] = exc.code
+    return Response(body, status=code, headers=headers)

@@ -23,6 +23,7 @@ from accounts.api import serializers as s
 from accounts.api.pagination import StaffCursorPagination
 from accounts.http import client_of, device_of, remember_device
 from accounts.observability import health
+from accounts.request_assurance import assurance_of
 
 ERRORS_400 = OpenApiResponse(
     description='Field errors by field name, or {"detail": ...} for the request.'
@@ -240,6 +241,7 @@ class ChangePasswordApi(APIView):
             client=client_of(request),
             issue_tokens=True,
             session_id=request.auth.get(tokens.SESSION_CLAIM),
+            assurance=assurance_of(request),
         )
         return token_response(pair, request.user)
 

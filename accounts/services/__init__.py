@@ -37,6 +37,7 @@ from accounts.services.profile import (
     delete_account,
     update_profile,
 )
+from accounts.services.reauthentication import require_recent_auth
 from accounts.services.sessions import (
     active_sessions,
     record_browser_sign_out,
@@ -90,6 +91,7 @@ from accounts.services.verification import (
 )
 
 __all__ = [
+    "require_recent_auth",
     "flush_rate_counters",
     "Client",
     "FALSE_WORDS",

@@ -3,6 +3,7 @@
 from django.db import transaction
 
 from accounts import emails, throttles
+from accounts.assurance import NONE, Assurance
 from accounts.client import NO_CLIENT, Client
 from accounts.errors import (
     IncorrectPassword,
@@ -29,11 +30,13 @@ def change_password(
     client: Client = NO_CLIENT,
     issue_tokens: bool = False,
     session_id: str | None = None,
+    assurance: Assurance = NONE,
 ) -> TokenPair | None:
     """Change the password. Every earlier token and session stops working;
-    queues the password-changed notice. Returns fresh tokens when asked for.
-    Wrong current passwords count against `session_id` (see
-    check_current_password)."""
+    queues the password-changed notice. Returns fresh tokens when asked for:
+    a new session that keeps the caller's `assurance` (a password change proves
+    nothing new about a second factor). Wrong current passwords count against
+    `session_id` (see check_current_password)."""
     check_current_password(
         user,
         old_password,
@@ -46,7 +49,9 @@ def change_password(
         _set_password(user, new_password)
         record(user, AuthEvent.Type.PASSWORD_CHANGED, client)
         emails.send_password_changed(user)
-        return start_api_session(user=user, client=client) if issue_tokens else None
+        if not issue_tokens:
+            return None
+        return start_api_session(user=user, assurance=assurance, client=client)
 
 
 def request_password_reset(*, email: str, client: Client = NO_CLIENT) -> None:

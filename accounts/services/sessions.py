@@ -1,7 +1,7 @@
 """API sessions: issuing, rotating and revoking token pairs."""
 
 import uuid
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
@@ -9,6 +9,7 @@ from django.utils import timezone
 from rest_framework_simplejwt.exceptions import TokenError
 
 from accounts import throttles
+from accounts.assurance import Assurance
 from accounts.client import NO_CLIENT, Client
 from accounts.errors import (
     InvalidRefreshToken,
@@ -28,14 +29,20 @@ from accounts.tokens import (
 )
 
 
-def start_api_session(*, user: User, client: Client = NO_CLIENT) -> TokenPair:
+def start_api_session(
+    *, user: User, assurance: Assurance, client: Client = NO_CLIENT
+) -> TokenPair:
     """Start a new API session for an already authenticated user: its first
-    token pair. One insert, so it needs no transaction of its own; sign-in,
-    sign-up and change-password call it inside theirs."""
+    token pair, carrying what the sign-in proved (`assurance`). One insert, so
+    it needs no transaction of its own; sign-in, sign-up and change-password
+    call it inside theirs."""
     session_id = str(uuid.uuid4())
     now = timezone.now()
     expires_at = _session_end(created_at=now, now=now)
-    pair, jti = mint_pair(user, session_id=session_id, not_after=expires_at)
+    assurance = assurance.in_session(session_id)
+    pair, jti = mint_pair(
+        user, session_id=session_id, assurance=assurance, not_after=expires_at
+    )
     TokenSession.objects.create(
         id=session_id,
         user=user,
@@ -45,8 +52,21 @@ def start_api_session(*, user: User, client: Client = NO_CLIENT) -> TokenPair:
         expires_at=expires_at,
         ip=client.ip,
         user_agent=client.user_agent,
+        auth_time=datetime.fromtimestamp(assurance.auth_time, tz=UTC),
+        amr=list(assurance.amr),
+        aal=assurance.aal,
     )
     return pair
+
+
+def session_assurance(session: TokenSession) -> Assurance:
+    """What an API session has proved, as its row records it."""
+    return Assurance(
+        auth_time=int(session.auth_time.timestamp()),
+        amr=tuple(session.amr or ()),
+        aal=session.aal,
+        session_id=str(session.pk),
+    )
 
 
 def _session_end(*, created_at: datetime, now: datetime) -> datetime:
@@ -94,7 +114,10 @@ def rotate_refresh_token(
             now = timezone.now()
             session.expires_at = _session_end(created_at=session.created_at, now=now)
             pair, jti = mint_pair(
-                user, session_id=str(session.pk), not_after=session.expires_at
+                user,
+                session_id=str(session.pk),
+                assurance=session_assurance(session),
+                not_after=session.expires_at,
             )
             session.refresh_jti = jti
             session.last_used_at = now

@@ -9,6 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts import devices, throttles
+from accounts.assurance import NONE, PASSWORD, Assurance
 from accounts.client import NO_CLIENT, Client
 from accounts.errors import (
     EmailNotVerified,
@@ -27,6 +28,8 @@ from accounts.tokens import TokenPair
 class SignedIn:
     user: User
     tokens: TokenPair | None
+    # What the sign-in proved; a browser door keeps it in its session.
+    assurance: Assurance = NONE
 
 
 def may_sign_in_unverified(user: User) -> bool:
@@ -89,8 +92,11 @@ def sign_in(
         # (An outdated password hash was already upgraded by check_password.)
         user.save(update_fields=["last_login"])
         record(user, AuthEvent.Type.SIGNIN_SUCCEEDED, client)
-        tokens = start_api_session(user=user, client=client) if issue_tokens else None
-    return SignedIn(user=user, tokens=tokens)
+        proved = Assurance.proved(PASSWORD)
+        tokens = None
+        if issue_tokens:
+            tokens = start_api_session(user=user, assurance=proved, client=client)
+    return SignedIn(user=user, tokens=tokens, assurance=proved)
 
 
 def _throttle_subject(identifier: str, account: User | None) -> str:

@@ -3,6 +3,7 @@
 from django.db import transaction
 
 from accounts import emails, throttles
+from accounts.assurance import PASSWORD, Assurance
 from accounts.client import NO_CLIENT, Client
 from accounts.models import AuthEvent, User
 from accounts.services.account_checks import insert_account, prepare_account
@@ -34,6 +35,7 @@ def sign_up(
         record(user, AuthEvent.Type.SIGNUP, client)
         emails.send_welcome(user)
         tokens = None
+        proved = Assurance.proved(PASSWORD)
         if issue_tokens and may_sign_in_unverified(user):
-            tokens = start_api_session(user=user, client=client)
-    return SignedIn(user=user, tokens=tokens)
+            tokens = start_api_session(user=user, assurance=proved, client=client)
+    return SignedIn(user=user, tokens=tokens, assurance=proved)

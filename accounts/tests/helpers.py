@@ -16,10 +16,15 @@ from django.conf import settings
 from django.contrib.messages import get_messages
 from rest_framework.test import APIClient
 
+from accounts import assurance
 from accounts.models import User
 from accounts.tests.factories import PASSWORD
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+# What a password sign-in proves, for sessions a test starts through the services
+# (its auth_time is this module's import: not "recent" in a long run).
+PROVED = assurance.Assurance.proved(assurance.PASSWORD)
 
 # JSON API ------------------------------------------------------------------
 SIGNUP = "/api/v1/auth/signup"

@@ -10,6 +10,7 @@ from accounts.errors import (
 )
 from accounts.models import AuthEvent, TokenSession, User
 from accounts.tests.factories import PASSWORD, UserFactory
+from accounts.tests.helpers import PROVED
 
 pytestmark = pytest.mark.django_db
 
@@ -77,10 +78,10 @@ def test_sign_in_for_an_unknown_account_still_hashes_a_password(monkeypatch):
 
 def test_revocation_is_exact_within_the_same_second():
     user = UserFactory()
-    before = services.start_api_session(user=user)
+    before = services.start_api_session(user=user, assurance=PROVED)
 
     services.sign_out_all(user=user)
-    after = services.start_api_session(user=user)
+    after = services.start_api_session(user=user, assurance=PROVED)
 
     assert services.rotate_refresh_token(refresh_token=after.refresh_token).access_token
     with pytest.raises(ServiceError):

@@ -5,13 +5,14 @@ import jwt
 import pytest
 from django.utils import timezone
 
+from accounts.tests.helpers import PROVED
 from accounts.tokens import is_current, mint_pair
 
 pytestmark = pytest.mark.django_db
 
 
 def minted_claims(user, session_id="11111111-1111-1111-1111-111111111111"):
-    pair, _ = mint_pair(user, session_id=session_id)
+    pair, _ = mint_pair(user, session_id=session_id, assurance=PROVED)
     return jwt.decode(pair.access_token, options={"verify_signature": False})
 
 

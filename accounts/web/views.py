@@ -26,7 +26,12 @@ from accounts.errors import (
     Throttled,
 )
 from accounts.forms import SignInForm
-from accounts.http import client_of, remember_device
+from accounts.http import client_of
+from accounts.request_assurance import (
+    browser_session_name,
+    keep_assurance,
+    remember_sign_in,
+)
 from accounts.web.display import describe_device, event_label
 from accounts.web.error_pages import too_many_requests
 from accounts.web.forms import (
@@ -79,7 +84,7 @@ def session_name(request) -> str:
     """The browser session as the services' per-session counters name it."""
     if not request.session.session_key:
         request.session.save()
-    return f"web:{request.session.session_key}"
+    return browser_session_name(request.session)
 
 
 def signed_out_for_wrong_passwords(request):
@@ -197,6 +202,7 @@ class SignUpView(ServiceFormMixin, SignedOutMixin, FormView):
         if not services.may_sign_in_unverified(result.user):
             return redirect("accounts:signup_done")
         login(self.request, result.user, backend=SIGN_IN_BACKEND)
+        keep_assurance(self.request, result.assurance)
         messages.success(
             self.request, f"Welcome, {result.user.username}! Your account is ready."
         )
@@ -228,7 +234,7 @@ class SignInView(LoginView):
 
     def form_valid(self, form):
         response = super().form_valid(form)
-        remember_device(response, form.get_user())
+        remember_sign_in(self.request, response, form.get_user())
         return response
 
     def form_invalid(self, form):

@@ -12,6 +12,7 @@ from schemathesis import checks as st_checks
 
 from accounts import services
 from accounts.tests.factories import UserFactory
+from accounts.tests.helpers import PROVED
 
 pytestmark = pytest.mark.slow
 
@@ -42,7 +43,9 @@ def _in_process(settings):
 
 @pytest.fixture
 def bearer(db):
-    return services.start_api_session(user=UserFactory(is_staff=True)).access_token
+    return services.start_api_session(
+        user=UserFactory(is_staff=True), assurance=PROVED
+    ).access_token
 
 
 @pytest.mark.django_db

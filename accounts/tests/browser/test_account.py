@@ -5,7 +5,7 @@ from playwright.sync_api import expect
 from accounts import services
 from accounts.models import TokenSession, User
 from accounts.tests.factories import UserFactory
-from accounts.tests.helpers import browser_sign_in, emailed_path
+from accounts.tests.helpers import PROVED, browser_sign_in, emailed_path
 
 pytestmark = pytest.mark.browser
 
@@ -79,6 +79,7 @@ def test_deleting_the_account(page, snap, account, password):
 def test_revoking_an_api_session_on_the_security_page(page, snap, account, password):
     services.start_api_session(
         user=account,
+        assurance=PROVED,
         client=services.Client(
             ip="203.0.113.7",
             user_agent="Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 "
@@ -87,6 +88,7 @@ def test_revoking_an_api_session_on_the_security_page(page, snap, account, passw
     )
     services.start_api_session(
         user=account,
+        assurance=PROVED,
         client=services.Client(ip="198.51.100.2", user_agent="ada-cli/1.2"),
     )
     browser_sign_in(page, "ada", password)
@@ -104,7 +106,7 @@ def test_revoking_an_api_session_on_the_security_page(page, snap, account, passw
 
 
 def test_signing_out_everywhere(page, account, password):
-    services.start_api_session(user=account)
+    services.start_api_session(user=account, assurance=PROVED)
     browser_sign_in(page, "ada", password)
     page.goto("/accounts/security/")
 

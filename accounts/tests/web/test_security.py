@@ -6,7 +6,7 @@ from rest_framework.test import APIClient
 from accounts import services
 from accounts.models import AuthEvent, TokenSession
 from accounts.tests.factories import UserFactory
-from accounts.tests.helpers import bearer_client, messages_of
+from accounts.tests.helpers import PROVED, bearer_client, messages_of
 
 
 def test_security_page_needs_a_signed_in_user(client, db):
@@ -77,7 +77,7 @@ def test_revoking_a_session_kills_its_refresh_token(signed_in_client, user, toke
 
 def test_revoking_another_users_session_changes_nothing(signed_in_client, db):
     other = UserFactory()
-    services.start_api_session(user=other)
+    services.start_api_session(user=other, assurance=PROVED)
     session = TokenSession.objects.get(user=other)
 
     response = signed_in_client.post(
@@ -127,6 +127,7 @@ def test_sign_out_everywhere_revokes_tokens_and_every_browser(
 def test_security_page_names_devices_in_words(signed_in_client, user):
     services.start_api_session(
         user=user,
+        assurance=PROVED,
         client=services.Client(
             ip="203.0.113.7",
             user_agent="Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:128.0) "

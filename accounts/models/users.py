@@ -1,3 +1,5 @@
+"""Accounts and their service tiers."""
+
 import uuid
 
 from django.contrib.auth.models import AbstractBaseUser, PermissionsMixin
@@ -10,7 +12,6 @@ from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
 from accounts import identifiers
-from accounts.client import USER_AGENT_MAX_LENGTH
 from accounts.managers import UserManager, normalize_email, normalize_username
 from accounts.validators import validate_email_domain
 
@@ -267,103 +268,12 @@ class User(AbstractBaseUser, PermissionsMixin):
         return self.is_active and not self.is_deleted
 
     @property
+    def has_mfa(self) -> bool:
+        """Whether the account has a second factor (an authenticator app or a
+        passkey): the one place every door asks."""
+        return self.authenticators.exists()
+
+    @property
     def api_rate_per_minute(self) -> int | None:
         """The tier's API rate, or None for the default rate (THROTTLE_RATES)."""
         return self.tier.rate_limit_per_minute if self.tier_id else None
-
-
-class TokenSession(models.Model):
-    """One API sign-in: the chain of rotated refresh tokens it produced.
-
-    Only the current refresh token's `jti` is kept, never the token itself, so a
-    database leak yields nothing that can be replayed.
-    """
-
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    user = models.ForeignKey(
-        User, on_delete=models.CASCADE, related_name="token_sessions"
-    )
-    refresh_jti = models.CharField(max_length=64)
-    created_at = models.DateTimeField(default=timezone.now)
-    last_used_at = models.DateTimeField(default=timezone.now)
-    expires_at = models.DateTimeField()
-    revoked_at = models.DateTimeField(null=True, blank=True)
-    ip = models.GenericIPAddressField(null=True, blank=True)
-    user_agent = models.CharField(max_length=USER_AGENT_MAX_LENGTH, blank=True)
-
-    class Meta:
-        indexes = [
-            models.Index(fields=["user", "-created_at"], name="accounts_ts_user_idx"),
-            # For flushexpiredtokens: it deletes by age, never by user.
-            models.Index(fields=["expires_at"], name="accounts_ts_expires_idx"),
-            models.Index(
-                fields=["revoked_at"],
-                condition=Q(revoked_at__isnull=False),
-                name="accounts_ts_revoked_idx",
-            ),
-        ]
-
-    def __str__(self):
-        return f"session {self.id} of {self.user_id}"
-
-
-class AuthEvent(models.Model):
-    """Audit trail of account events; written only by accounts.services."""
-
-    class Type(models.TextChoices):
-        SIGNUP = "signup"
-        SIGNIN_SUCCEEDED = "signin_succeeded"
-        SIGNIN_FAILED = "signin_failed"
-        SIGNOUT = "signout"
-        SIGNOUT_ALL = "signout_all"
-        SESSION_REVOKED = "session_revoked"
-        TOKEN_REUSE = "token_reuse"
-        PASSWORD_CHANGED = "password_changed"
-        PASSWORD_RESET_REQUESTED = "password_reset_requested"
-        PASSWORD_RESET_COMPLETED = "password_reset_completed"
-        EMAIL_VERIFIED = "email_verified"
-        EMAIL_CHANGED = "email_changed"
-        PROFILE_UPDATED = "profile_updated"
-        ACCOUNT_DELETED = "account_deleted"
-        ACCOUNT_DEACTIVATED = "account_deactivated"
-        ACCOUNT_ACTIVATED = "account_activated"
-        ACCOUNT_RESTORED = "account_restored"
-        PERMISSIONS_CHANGED = "permissions_changed"
-        GROUP_CHANGED = "group_changed"
-
-    id = models.BigAutoField(primary_key=True)
-    user = models.ForeignKey(
-        User,
-        on_delete=models.CASCADE,
-        null=True,
-        blank=True,
-        related_name="auth_events",
-    )
-    type = models.CharField(max_length=40, choices=Type.choices)
-    created_at = models.DateTimeField(default=timezone.now, db_index=True)
-    ip = models.GenericIPAddressField(null=True, blank=True)
-    user_agent = models.CharField(max_length=USER_AGENT_MAX_LENGTH, blank=True)
-    detail = models.JSONField(default=dict, blank=True)
-
-    class Meta:
-        indexes = [
-            models.Index(fields=["user", "-created_at"], name="accounts_ev_user_idx")
-        ]
-        ordering = ["-created_at"]
-
-    def __str__(self):
-        return f"{self.type} at {self.created_at:%Y-%m-%d %H:%M:%S}"
-
-
-class RateCounter(models.Model):
-    """A throttle or lockout counter, for deployments whose shared cache is the
-    database: Django's database cache increments by read-then-write, which lets
-    parallel attempts slip past a limit. Rows are locked while they change.
-    (With Redis, counters live in Redis and this table stays empty.)"""
-
-    key = models.CharField(max_length=100, primary_key=True)
-    count = models.PositiveIntegerField(default=0)
-    expires_at = models.DateTimeField(db_index=True)
-
-    def __str__(self):
-        return f"{self.key}={self.count}"

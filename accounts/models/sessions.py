@@ -1,0 +1,51 @@
+"""API sessions: one row per sign-in."""
+
+import uuid
+
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from accounts.client import USER_AGENT_MAX_LENGTH
+from accounts.models.users import User
+
+
+class TokenSession(models.Model):
+    """One API sign-in: the chain of rotated refresh tokens it produced.
+
+    Only the current refresh token's `jti` is kept, never the token itself, so a
+    database leak yields nothing that can be replayed.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(
+        User, on_delete=models.CASCADE, related_name="token_sessions"
+    )
+    refresh_jti = models.CharField(max_length=64)
+    created_at = models.DateTimeField(default=timezone.now)
+    last_used_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=USER_AGENT_MAX_LENGTH, blank=True)
+    # The session's assurance (accounts.assurance): when it last proved a factor,
+    # which methods it proved, and its level. Refresh copies them into each new
+    # access token and never renews them; only proving a factor again does.
+    auth_time = models.DateTimeField(default=timezone.now)
+    amr = models.JSONField(default=list, blank=True)
+    aal = models.PositiveSmallIntegerField(default=1)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["user", "-created_at"], name="accounts_ts_user_idx"),
+            # For flushexpiredtokens: it deletes by age, never by user.
+            models.Index(fields=["expires_at"], name="accounts_ts_expires_idx"),
+            models.Index(
+                fields=["revoked_at"],
+                condition=Q(revoked_at__isnull=False),
+                name="accounts_ts_revoked_idx",
+            ),
+        ]
+
+    def __str__(self):
+        return f"session {self.id} of {self.user_id}"
