@@ -38,6 +38,7 @@ from accounts.services.profile import (
     update_profile,
 )
 from accounts.services.reauthentication import require_recent_auth
+from accounts.services.second_factor import mfa_methods, verify_second_factor
 from accounts.services.sessions import (
     active_sessions,
     record_browser_sign_out,
@@ -91,6 +92,8 @@ from accounts.services.verification import (
 )
 
 __all__ = [
+    "mfa_methods",
+    "verify_second_factor",
     "require_recent_auth",
     "flush_rate_counters",
     "Client",
