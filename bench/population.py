@@ -19,6 +19,7 @@ STAFF_USERNAME = "bench-staff"
 
 def use_service_settings(env: dict[str, str]) -> None:
     """Configure Django in this process exactly as the service is configured."""
+    # Imported here: Django reads the environment set below when it starts.
     import django
 
     os.environ.update(env)
@@ -49,6 +50,7 @@ def usernames(count: int, population: int, seed_value: int = 8) -> list[str]:
 def mint_sessions(names: list[str]):
     """Start one API session per name, as a sign-in does after the password check
     (services.start_api_session), and return their token pairs."""
+    # Imported here (and below): models load only after use_service_settings.
     from django.db import transaction
 
     from accounts import services
@@ -68,6 +70,7 @@ def mint_sessions(names: list[str]):
 
 def staff_access_token() -> str:
     """An access token of a staff account (no usable password: tokens only)."""
+    # Imported here: models load only after use_service_settings.
     from accounts.models import User
 
     staff = User.objects.filter(username=STAFF_USERNAME).first()
@@ -103,6 +106,7 @@ def write_lines(path, lines) -> str:
 
 def close_connections() -> None:
     """Before the database is dropped, this process must let go of it."""
+    # Imported here: Django is configured only after use_service_settings.
     from django.db import connections
 
     connections.close_all()

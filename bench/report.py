@@ -317,6 +317,8 @@ def markdown(result: dict) -> str:
 
 def profiles_text(result: dict) -> str:
     """Each `--profile` row's parts and top functions, as text to paste."""
+    # Imported here: reading a saved report should not need the profiler's
+    # module unless profiles are asked for.
     from bench.profile import summary
 
     out = []
@@ -361,6 +363,7 @@ def write_json(path: Path, result: dict) -> None:
 def charts(path: Path, result: dict) -> list[Path]:
     """One PNG per scenario: its latency percentiles (git-ignored)."""
     try:
+        # Imported here: charts are optional and matplotlib is slow to import.
         import matplotlib
 
         matplotlib.use("Agg")
