@@ -19,6 +19,10 @@ from accounts.services.authority import (
     require_may_grant_rights,
     require_may_manage,
 )
+from accounts.services.confinement import (
+    is_confined,
+    mfa_required_for,
+)
 from accounts.services.housekeeping import (
     HOUSEKEEPING_BATCH,
     flush_rate_counters,
@@ -92,6 +96,8 @@ from accounts.services.verification import (
 )
 
 __all__ = [
+    "is_confined",
+    "mfa_required_for",
     "mfa_methods",
     "verify_second_factor",
     "require_recent_auth",

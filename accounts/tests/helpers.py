@@ -14,9 +14,10 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from django.conf import settings
 from django.contrib.messages import get_messages
+from django.test import Client
 from rest_framework.test import APIClient
 
-from accounts import assurance
+from accounts import assurance, services
 from accounts.models import User
 from accounts.tests.factories import PASSWORD
 
@@ -103,6 +104,37 @@ def attempt_sign_in(identifier, password, *, client=None, ip=CLIENT_IP, **extra)
     return client.post(
         SIGNIN, {"email": identifier, "password": password}, format="json", **extra
     )
+
+
+# Sessions that proved a chosen assurance -------------------------------------
+def password_only() -> assurance.Assurance:
+    """What a password sign-in proves, as of now (recent)."""
+    return assurance.Assurance.proved(assurance.PASSWORD)
+
+
+def two_factors() -> assurance.Assurance:
+    """What a password and an authenticator-app code prove, as of now (aal 2)."""
+    return assurance.Assurance.proved(assurance.PASSWORD, assurance.OTP)
+
+
+def api_client_proving(user, proved: assurance.Assurance) -> APIClient:
+    """A bearer client of a new API session of `user` that proved `proved`
+    (started through the service: a real session row and real tokens)."""
+    pair = services.start_api_session(user=user, assurance=proved)
+    client = bearer_client(pair.access_token)
+    client.refresh_token = pair.refresh_token
+    return client
+
+
+def browser_proving(user, proved: assurance.Assurance) -> Client:
+    """A browser signed in as `user` whose session proved `proved`, as the
+    sign-in pages record it."""
+    client = Client()
+    client.force_login(user)
+    session = client.session
+    session[assurance.SESSION_KEY] = proved.claims()
+    session.save()
+    return client
 
 
 # Emails ----------------------------------------------------------------------
