@@ -15,10 +15,12 @@ from django.contrib.auth.tokens import PasswordResetTokenGenerator
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
-from accounts.models import User
+from accounts import codes
+from accounts.models import PendingStep, User
 from accounts.tokens import email_verification_token, password_reset_token
 
 NOTIFICATIONS = (
@@ -28,6 +30,7 @@ NOTIFICATIONS = (
     "set_password",
     "password_changed",
     "email_changed",
+    "enrol_code",
 )
 RESET_LINK = ("password_reset", "set_password")
 
@@ -57,6 +60,27 @@ def _link(
     return settings.SITE_URL + reverse(url_name, args=[uidb64, token])
 
 
+def enrol_code(user: User, step_id: str) -> str | None:
+    """A fresh code for a live enrolment-code step, its digest stored on the
+    step; None once the step is used, replaced or expired. Made here, like the
+    links, so that the code never sits in the task queue (a retried email
+    carries a new code, and the earlier one dies)."""
+    code = codes.random_code(codes.EMAILED_CODE_LENGTH)
+    written = PendingStep.objects.filter(
+        pk=step_id,
+        user=user,
+        purpose=PendingStep.Purpose.ENROL_CODE,
+        generation=user.token_generation,
+        used_at__isnull=True,
+        expires_at__gt=timezone.now(),
+    ).update(
+        digest=codes.digest(
+            code, purpose=PendingStep.Purpose.ENROL_CODE, subject=step_id
+        )
+    )
+    return code if written else None
+
+
 def _link_for(notification: str, user: User) -> str | None:
     if notification in RESET_LINK:
         return reset_link(user)
@@ -80,6 +104,11 @@ def build(
     link = _link_for(notification, user)
     if link and not user.is_usable:
         return None
+    code = None
+    if notification == "enrol_code":
+        code = enrol_code(user, extra["step_id"]) if user.is_usable else None
+        if code is None:
+            return None
     context = {
         "user": user,
         "site_name": settings.SITE_NAME,
@@ -87,6 +116,7 @@ def build(
         "expiry_hours": max(1, settings.PASSWORD_RESET_TIMEOUT // 3600),
         "verification_required": settings.EMAIL_VERIFICATION == "mandatory",
         "link": link,
+        "code": code,
         **extra,
     }
     if extra.get("changed_at"):

@@ -35,6 +35,11 @@ def send_email_changed(user: User, *, old_email: str) -> None:
     _send("email_changed", user, to=old_email, new_email=user.email, changed_at=_now())
 
 
+def send_enrol_code(user: User, *, step_id: str) -> None:
+    # The step's id, not the code: the worker makes the code as it sends.
+    _send("enrol_code", user, step_id=step_id)
+
+
 def _now() -> str:
     # The time of the change, not of delivery (a retried message may go out later).
     return timezone.now().isoformat()

@@ -169,6 +169,27 @@ class Conflict(ServiceError):
     shows_code = True
 
 
+class EnrolCodeNotNeeded(Conflict):
+    """Only a confined session asks for an enrolment code."""
+
+    code, message = (
+        "not_confined",
+        "This session may set up a second factor without an emailed code.",
+    )
+
+
+class EnrolCodeMissing(FieldError):
+    field, code, message = (
+        "email_code",
+        "required",
+        "Enter the code we emailed you to set up a second factor.",
+    )
+
+
+class EnrolCodeInvalid(FieldError):
+    field, code, message = "email_code", "invalid_code", "Invalid or expired code"
+
+
 class Throttled(ServiceError):
     """Too many attempts: from this client, for this address, or (locked) for this
     account from this client."""

@@ -209,6 +209,36 @@ class SessionDetailApi(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+class EnrolCodeApi(APIView):
+    allowed_while_confined = CONFINED_MAY_USE_ALL_METHODS
+
+    @extend_schema(
+        request=None,
+        responses={
+            200: s.EnrolCodeSentSerializer,
+            401: ERROR_401,
+            409: OpenApiResponse(
+                s.CodedDetailSerializer,
+                description="not_confined: this session needs no code.",
+            ),
+        },
+    )
+    def post(self, request):
+        """Emails a code that this confined session sends as `email_code` with
+        the first factor it enrols (TOTP confirm or passkey registration)."""
+        services.send_enrol_code(
+            user=request.user,
+            assurance=assurance_of(request),
+            client=client_of(request),
+        )
+        return Response(
+            {
+                "detail": "A code is on its way to your email address.",
+                "expires_in": int(services.ENROL_CODE_LIFETIME.total_seconds()),
+            }
+        )
+
+
 class ForgotPasswordApi(PublicApi):
     @extend_schema(
         request=s.EmailSerializer, responses={200: s.DetailSerializer, 400: ERRORS_400}

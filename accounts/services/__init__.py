@@ -23,6 +23,11 @@ from accounts.services.confinement import (
     is_confined,
     mfa_required_for,
 )
+from accounts.services.enrolment import (
+    ENROL_CODE_LIFETIME,
+    check_enrol_code,
+    send_enrol_code,
+)
 from accounts.services.housekeeping import (
     HOUSEKEEPING_BATCH,
     flush_rate_counters,
@@ -96,6 +101,9 @@ from accounts.services.verification import (
 )
 
 __all__ = [
+    "ENROL_CODE_LIFETIME",
+    "check_enrol_code",
+    "send_enrol_code",
     "is_confined",
     "mfa_required_for",
     "mfa_methods",

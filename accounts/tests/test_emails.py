@@ -1,10 +1,13 @@
 import json
+from datetime import timedelta
 
 import pytest
 from django.db import transaction
+from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from accounts import email_messages, emails
+from accounts.models import PendingStep
 from accounts.tests.factories import UserFactory
 from accounts.tokens import email_verification_token, password_reset_token
 
@@ -19,7 +22,20 @@ SENDERS = {
     "email_changed": lambda user: emails.send_email_changed(
         user, old_email="old@example.com"
     ),
+    "enrol_code": lambda user: emails.send_enrol_code(
+        user, step_id=str(live_enrol_step(user).pk)
+    ),
 }
+
+
+def live_enrol_step(user):
+    return PendingStep.objects.create(
+        purpose=PendingStep.Purpose.ENROL_CODE,
+        digest="0" * 64,
+        user=user,
+        generation=user.token_generation,
+        expires_at=timezone.now() + timedelta(minutes=10),
+    )
 
 
 @pytest.fixture

@@ -46,6 +46,7 @@ urlpatterns = [
         name="verify_email",
     ),
     path("security/", views.SecurityView.as_view(), name="security"),
+    path("mfa/enrol-code/", views.SendEnrolCodeView.as_view(), name="mfa_enrol_code"),
     path(
         "security/sessions/<uuid:session_id>/revoke/",
         views.RevokeSessionView.as_view(),

@@ -19,6 +19,7 @@ from django.views.generic import FormView, TemplateView
 from accounts import selectors, services
 from accounts.errors import (
     EmailNotVerified,
+    EnrolCodeNotNeeded,
     InvalidToken,
     ServiceError,
     SessionNotFound,
@@ -27,7 +28,9 @@ from accounts.errors import (
 )
 from accounts.forms import SignInForm
 from accounts.http import client_of
+from accounts.middleware import MFA_SETUP_PAGE
 from accounts.request_assurance import (
+    assurance_of,
     browser_session_name,
     keep_assurance,
     remember_sign_in,
@@ -512,3 +515,28 @@ class SignOutEverywhereView(SignedInMixin, View):
             request, "You have been signed out everywhere, this browser included."
         )
         return redirect("accounts:signin")
+
+
+class SendEnrolCodeView(SignedInMixin, View):
+    """The button on the two-factor page of a confined session: emails the code
+    that enrolling its first factor needs (services.send_enrol_code)."""
+
+    http_method_names = ["post"]
+
+    def post(self, request):
+        session_name(request)  # the code is bound to this browser session
+        try:
+            services.send_enrol_code(
+                user=request.user,
+                assurance=assurance_of(request),
+                client=client_of(request),
+            )
+        except EnrolCodeNotNeeded as error:
+            messages.info(request, error.message)
+        else:
+            messages.success(
+                request,
+                "We emailed you a code. Enter it with your first authenticator "
+                "code; it works for 10 minutes.",
+            )
+        return redirect(MFA_SETUP_PAGE)

@@ -21,6 +21,7 @@ from accounts.tests.helpers import (
     two_factors,
 )
 
+ENROL_CODE = "/api/v1/auth/mfa/enrol-code"
 MATRIX = [
     (scope, role, aal)
     for scope in ("none", "staff", "all")
@@ -57,6 +58,7 @@ def test_confined_session_may_still_use_the_allowed_endpoints(
     me = client.get(ME)
     sessions = client.get(SESSIONS)
     revoke_unknown = client.delete(f"{SESSIONS}/{uuid.uuid4()}")
+    enrol_code = client.post(ENROL_CODE)
     signout = client.post(
         SIGNOUT, {"refresh_token": client.refresh_token}, format="json"
     )
@@ -65,6 +67,9 @@ def test_confined_session_may_still_use_the_allowed_endpoints(
     assert me.json()["id"] == str(user.pk)
     assert sessions.status_code == 200
     assert revoke_unknown.status_code == 404
+    assert enrol_code.status_code == (
+        200 if confined_expected(scope, role, aal) else 409
+    )
     assert signout.status_code == 204
 
 
