@@ -20,8 +20,14 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
 from accounts import codes
-from accounts.models import PendingStep, User
-from accounts.tokens import email_verification_token, password_reset_token
+from accounts.models import FactorReset, PendingStep, User
+from accounts.tokens import (
+    FACTOR_RESET_ACCEPT,
+    FACTOR_RESET_CANCEL,
+    email_verification_token,
+    factor_reset_token,
+    password_reset_token,
+)
 
 NOTIFICATIONS = (
     "welcome",
@@ -31,7 +37,16 @@ NOTIFICATIONS = (
     "password_changed",
     "email_changed",
     "enrol_code",
+    "factor_reset_link",
+    "factor_reset_scheduled",
+    "factor_reset_cancelled",
+    "factor_reset_completed",
 )
+# The emails whose link names a factor reset, and what the link does.
+FACTOR_RESET_LINKS = {
+    "factor_reset_link": FACTOR_RESET_ACCEPT,
+    "factor_reset_scheduled": FACTOR_RESET_CANCEL,
+}
 RESET_LINK = ("password_reset", "set_password")
 
 
@@ -81,6 +96,28 @@ def enrol_code(user: User, step_id: str) -> str | None:
     return code if written else None
 
 
+def factor_reset_link(reset: FactorReset, action: str) -> str:
+    # From configuration, like every link (Host-header poisoning).
+    token = factor_reset_token(str(reset.pk), action)
+    return settings.SITE_URL + reverse("accounts:factor_reset", args=[token])
+
+
+def _factor_reset_for(notification: str, user: User, extra) -> FactorReset | None:
+    """The reset a reset email is about, while its link can still work: not
+    cancelled or done, and for the address it was started for."""
+    reset = (
+        FactorReset.objects.filter(pk=extra.get("reset_id"), user=user)
+        .filter(cancelled_at__isnull=True, completed_at__isnull=True)
+        .first()
+    )
+    if reset is None or reset.email != user.email or not user.is_usable:
+        return None
+    accepted = reset.accepted_at is not None
+    if accepted != (FACTOR_RESET_LINKS[notification] == FACTOR_RESET_CANCEL):
+        return None
+    return reset
+
+
 def _link_for(notification: str, user: User) -> str | None:
     if notification in RESET_LINK:
         return reset_link(user)
@@ -104,7 +141,12 @@ def build(
     link = _link_for(notification, user)
     if link and not user.is_usable:
         return None
-    code = None
+    code = reset = None
+    if notification in FACTOR_RESET_LINKS:
+        reset = _factor_reset_for(notification, user, extra)
+        if reset is None:
+            return None
+        link = factor_reset_link(reset, FACTOR_RESET_LINKS[notification])
     if notification == "enrol_code":
         code = enrol_code(user, extra["step_id"]) if user.is_usable else None
         if code is None:
@@ -117,6 +159,9 @@ def build(
         "verification_required": settings.EMAIL_VERIFICATION == "mandatory",
         "link": link,
         "code": code,
+        "reset": reset,
+        "reset_link_hours": 24,
+        "reset_delay_hours": max(1, settings.MFA_RESET_DELAY // 3600),
         **extra,
     }
     if extra.get("changed_at"):

@@ -28,6 +28,14 @@ from accounts.services.enrolment import (
     check_enrol_code,
     send_enrol_code,
 )
+from accounts.services.factor_reset import (
+    accept_factor_reset,
+    cancel_factor_reset,
+    cancel_factor_reset_by_link,
+    check_factor_reset_link,
+    complete_factor_reset,
+    start_factor_reset,
+)
 from accounts.services.housekeeping import (
     HOUSEKEEPING_BATCH,
     flush_rate_counters,
@@ -101,6 +109,12 @@ from accounts.services.verification import (
 )
 
 __all__ = [
+    "accept_factor_reset",
+    "cancel_factor_reset",
+    "cancel_factor_reset_by_link",
+    "check_factor_reset_link",
+    "complete_factor_reset",
+    "start_factor_reset",
     "ENROL_CODE_LIFETIME",
     "check_enrol_code",
     "send_enrol_code",

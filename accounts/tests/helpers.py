@@ -15,6 +15,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from django.conf import settings
 from django.contrib.messages import get_messages
 from django.test import Client
+from django_tasks_db.management.commands.db_worker import Worker
 from rest_framework.test import APIClient
 
 from accounts import assurance, services
@@ -192,6 +193,25 @@ def browser_sign_in(page, identifier: str, password: str) -> None:
     page.get_by_label("Email or username").fill(identifier)
     page.get_by_label("Password", exact=True).fill(password)
     page.get_by_role("button", name="Sign in").click()
+
+
+# Tasks -----------------------------------------------------------------------
+DATABASE_TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+
+
+def run_worker():
+    """`manage.py db_worker --batch --no-startup-delay --interval 0`, in-process and
+    without its signal handlers: runs every task that is due, then returns."""
+    Worker(
+        queue_names=["default"],
+        interval=0,
+        batch=True,
+        backend_name="default",
+        startup_delay=False,
+        max_tasks=None,
+        worker_id="test-worker",
+        excluded_queue_names=[],
+    ).run()
 
 
 # Back ends -------------------------------------------------------------------

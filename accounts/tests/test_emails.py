@@ -7,7 +7,7 @@ from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from accounts import email_messages, emails
-from accounts.models import PendingStep
+from accounts.models import FactorReset, PendingStep
 from accounts.tests.factories import UserFactory
 from accounts.tokens import email_verification_token, password_reset_token
 
@@ -25,7 +25,28 @@ SENDERS = {
     "enrol_code": lambda user: emails.send_enrol_code(
         user, step_id=str(live_enrol_step(user).pk)
     ),
+    "factor_reset_link": lambda user: emails.send_factor_reset_link(
+        user, reset_id=str(factor_reset(user).pk)
+    ),
+    "factor_reset_scheduled": lambda user: emails.send_factor_reset_scheduled(
+        user, reset_id=str(factor_reset(user, accepted=True).pk)
+    ),
+    "factor_reset_cancelled": lambda user: emails.send_factor_reset_cancelled(user),
+    "factor_reset_completed": lambda user: emails.send_factor_reset_completed(user),
 }
+
+
+def factor_reset(user, accepted=False):
+    now = timezone.now()
+    return FactorReset.objects.create(
+        user=user,
+        reason="Lost phone",
+        email=user.email,
+        generation=user.token_generation,
+        link_expires_at=now + timedelta(hours=24),
+        accepted_at=now if accepted else None,
+        due_at=now + timedelta(days=3) if accepted else None,
+    )
 
 
 def live_enrol_step(user):

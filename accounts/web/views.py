@@ -35,6 +35,7 @@ from accounts.request_assurance import (
     keep_assurance,
     remember_sign_in,
 )
+from accounts.tokens import FACTOR_RESET_ACCEPT
 from accounts.web.display import describe_device, event_label
 from accounts.web.error_pages import too_many_requests
 from accounts.web.forms import (
@@ -540,3 +541,33 @@ class SendEnrolCodeView(SignedInMixin, View):
                 "code; it works for 10 minutes.",
             )
         return redirect(MFA_SETUP_PAGE)
+
+
+@method_decorator(never_cache, name="dispatch")
+class FactorResetView(TemplateView):
+    """The link of a staff-started factor reset: accept it (from the first
+    email) or cancel it (from the notice). Opening the link only shows a
+    button; the POST acts, so mail scanners that fetch links change nothing.
+    Needs no sign-in: the link is the proof of the mailbox."""
+
+    template_name = "accounts/factor_reset.html"
+
+    def get(self, request, token):
+        try:
+            action = services.check_factor_reset_link(token=token)
+        except InvalidToken:
+            return self.render_to_response({"state": "invalid"})
+        return self.render_to_response({"state": action})
+
+    def post(self, request, token):
+        try:
+            action = services.check_factor_reset_link(token=token)
+            if action == FACTOR_RESET_ACCEPT:
+                reset = services.accept_factor_reset(
+                    token=token, client=client_of(request)
+                )
+                return self.render_to_response({"state": "accepted", "reset": reset})
+            services.cancel_factor_reset_by_link(token=token, client=client_of(request))
+        except InvalidToken:
+            return self.render_to_response({"state": "invalid"})
+        return self.render_to_response({"state": "cancelled"})
