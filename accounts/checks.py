@@ -24,6 +24,7 @@ TAG = "identity_config"
 SYMMETRIC_ALGORITHMS = {"HS256", "HS384", "HS512"}
 ASYMMETRIC_ALGORITHMS = {"RS256", "RS384", "RS512", "ES256", "ES384", "ES512"}
 EMAIL_VERIFICATION_MODES = {"none", "optional", "mandatory"}
+MFA_REQUIRED_SCOPES = ("none", "staff", "all")
 
 
 def _error(variable: str, message: str) -> checks.Error:
@@ -304,6 +305,20 @@ def check_password_rules(app_configs=None, **kwargs):
             )
         )
     return errors
+
+
+@checks.register(TAG)
+def check_mfa_required(app_configs=None, **kwargs):
+    # A typo would otherwise leave staff accounts without a required factor.
+    if settings.MFA_REQUIRED not in MFA_REQUIRED_SCOPES:
+        return [
+            _error(
+                "MFA_REQUIRED",
+                f"must be one of {', '.join(MFA_REQUIRED_SCOPES)}; "
+                f"got {settings.MFA_REQUIRED!r}.",
+            )
+        ]
+    return []
 
 
 def refuse_bad_configuration() -> None:

@@ -15,11 +15,19 @@ from django.contrib.auth.tokens import PasswordResetTokenGenerator
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
-from accounts.models import User
-from accounts.tokens import email_verification_token, password_reset_token
+from accounts import codes
+from accounts.models import FactorReset, PendingStep, User
+from accounts.tokens import (
+    FACTOR_RESET_ACCEPT,
+    FACTOR_RESET_CANCEL,
+    email_verification_token,
+    factor_reset_token,
+    password_reset_token,
+)
 
 NOTIFICATIONS = (
     "welcome",
@@ -28,7 +36,17 @@ NOTIFICATIONS = (
     "set_password",
     "password_changed",
     "email_changed",
+    "enrol_code",
+    "factor_reset_link",
+    "factor_reset_scheduled",
+    "factor_reset_cancelled",
+    "factor_reset_completed",
 )
+# The emails whose link names a factor reset, and what the link does.
+FACTOR_RESET_LINKS = {
+    "factor_reset_link": FACTOR_RESET_ACCEPT,
+    "factor_reset_scheduled": FACTOR_RESET_CANCEL,
+}
 RESET_LINK = ("password_reset", "set_password")
 
 
@@ -57,6 +75,49 @@ def _link(
     return settings.SITE_URL + reverse(url_name, args=[uidb64, token])
 
 
+def enrol_code(user: User, step_id: str) -> str | None:
+    """A fresh code for a live enrolment-code step, its digest stored on the
+    step; None once the step is used, replaced or expired. Made here, like the
+    links, so that the code never sits in the task queue (a retried email
+    carries a new code, and the earlier one dies)."""
+    code = codes.random_code(codes.EMAILED_CODE_LENGTH)
+    written = PendingStep.objects.filter(
+        pk=step_id,
+        user=user,
+        purpose=PendingStep.Purpose.ENROL_CODE,
+        generation=user.token_generation,
+        used_at__isnull=True,
+        expires_at__gt=timezone.now(),
+    ).update(
+        digest=codes.digest(
+            code, purpose=PendingStep.Purpose.ENROL_CODE, subject=step_id
+        )
+    )
+    return code if written else None
+
+
+def factor_reset_link(reset: FactorReset, action: str) -> str:
+    # From configuration, like every link (Host-header poisoning).
+    token = factor_reset_token(str(reset.pk), action)
+    return settings.SITE_URL + reverse("accounts:factor_reset", args=[token])
+
+
+def _factor_reset_for(notification: str, user: User, extra) -> FactorReset | None:
+    """The reset a reset email is about, while its link can still work: not
+    cancelled or done, and for the address it was started for."""
+    reset = (
+        FactorReset.objects.filter(pk=extra.get("reset_id"), user=user)
+        .filter(cancelled_at__isnull=True, completed_at__isnull=True)
+        .first()
+    )
+    if reset is None or reset.email != user.email or not user.is_usable:
+        return None
+    accepted = reset.accepted_at is not None
+    if accepted != (FACTOR_RESET_LINKS[notification] == FACTOR_RESET_CANCEL):
+        return None
+    return reset
+
+
 def _link_for(notification: str, user: User) -> str | None:
     if notification in RESET_LINK:
         return reset_link(user)
@@ -80,6 +141,16 @@ def build(
     link = _link_for(notification, user)
     if link and not user.is_usable:
         return None
+    code = reset = None
+    if notification in FACTOR_RESET_LINKS:
+        reset = _factor_reset_for(notification, user, extra)
+        if reset is None:
+            return None
+        link = factor_reset_link(reset, FACTOR_RESET_LINKS[notification])
+    if notification == "enrol_code":
+        code = enrol_code(user, extra["step_id"]) if user.is_usable else None
+        if code is None:
+            return None
     context = {
         "user": user,
         "site_name": settings.SITE_NAME,
@@ -87,6 +158,10 @@ def build(
         "expiry_hours": max(1, settings.PASSWORD_RESET_TIMEOUT // 3600),
         "verification_required": settings.EMAIL_VERIFICATION == "mandatory",
         "link": link,
+        "code": code,
+        "reset": reset,
+        "reset_link_hours": 24,
+        "reset_delay_hours": max(1, settings.MFA_RESET_DELAY // 3600),
         **extra,
     }
     if extra.get("changed_at"):

@@ -35,6 +35,27 @@ def send_email_changed(user: User, *, old_email: str) -> None:
     _send("email_changed", user, to=old_email, new_email=user.email, changed_at=_now())
 
 
+def send_enrol_code(user: User, *, step_id: str) -> None:
+    # The step's id, not the code: the worker makes the code as it sends.
+    _send("enrol_code", user, step_id=step_id)
+
+
+def send_factor_reset_link(user: User, *, reset_id: str) -> None:
+    _send("factor_reset_link", user, reset_id=reset_id)
+
+
+def send_factor_reset_scheduled(user: User, *, reset_id: str) -> None:
+    _send("factor_reset_scheduled", user, reset_id=reset_id)
+
+
+def send_factor_reset_cancelled(user: User) -> None:
+    _send("factor_reset_cancelled", user, changed_at=_now())
+
+
+def send_factor_reset_completed(user: User) -> None:
+    _send("factor_reset_completed", user, changed_at=_now())
+
+
 def _now() -> str:
     # The time of the change, not of delivery (a retried message may go out later).
     return timezone.now().isoformat()

@@ -169,6 +169,35 @@ class Conflict(ServiceError):
     shows_code = True
 
 
+class EnrolCodeNotNeeded(Conflict):
+    """Only a confined session asks for an enrolment code."""
+
+    code, message = (
+        "not_confined",
+        "This session may set up a second factor without an emailed code.",
+    )
+
+
+class EnrolCodeMissing(FieldError):
+    field, code, message = (
+        "email_code",
+        "required",
+        "Enter the code we emailed you to set up a second factor.",
+    )
+
+
+class EnrolCodeInvalid(FieldError):
+    field, code, message = "email_code", "invalid_code", "Invalid or expired code"
+
+
+class FactorResetRefused(Conflict):
+    """A factor reset that the account's state forbids now (the `code` says
+    why: mfa_not_enabled, email_unverified, email_change_pending,
+    email_recently_changed, factor_reset_scheduled)."""
+
+    code, message = "factor_reset_refused", "A factor reset cannot start now."
+
+
 class Throttled(ServiceError):
     """Too many attempts: from this client, for this address, or (locked) for this
     account from this client."""

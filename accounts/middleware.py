@@ -1,5 +1,5 @@
-"""Time limits for browser sessions, and no caching of what a signed-in
-person sees.
+"""Time limits for browser sessions, confinement under MFA_REQUIRED, and no
+caching of what a signed-in person sees.
 
 SESSION_IDLE_TIMEOUT signs out a browser left unused for that long (a forgotten
 session on a shared computer); SESSION_MAX_AGE_DAYS signs out any browser that
@@ -13,7 +13,11 @@ import time
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import SESSION_KEY, logout
+from django.shortcuts import redirect
 from django.utils.cache import add_never_cache_headers
+
+from accounts import services
+from accounts.request_assurance import assurance_of
 
 LAST_SEEN_KEY = "_last_seen"
 SIGNED_IN_AT_KEY = "_signed_in_at"
@@ -64,6 +68,53 @@ class IdleTimeoutMiddleware:
     def sign_out(request, message: str) -> None:
         logout(request)
         messages.info(request, message, fail_silently=True)
+
+
+MFA_SETUP_PAGE = "/accounts/mfa/"
+# What a confined browser session may still open: setting up a factor (and
+# accepting a factor reset), confirming it is its owner, its own sessions, and
+# signing out (the admin's sign-out too). /api/ answers for itself
+# (accounts.api.permissions); static files carry no account data.
+OPEN_WHILE_CONFINED = (
+    MFA_SETUP_PAGE,
+    "/accounts/reauthenticate/",
+    "/accounts/security/",
+    "/accounts/signout/",
+    "/admin/logout/",
+    "/api/",
+    "/.well-known/",
+)
+
+
+class MfaSetupMiddleware:
+    """MFA_REQUIRED for the pages and the admin: a confined browser session
+    (services.is_confined) is sent to /accounts/mfa/ from everywhere else, so
+    a password alone opens nothing but the set-up of a second factor. Goes
+    after AuthenticationMiddleware and IdleTimeoutMiddleware.
+
+    Looks at the user only when the session is signed in and the rule needs
+    it (the user row the page loads anyway); anonymous requests and the API
+    cost nothing."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if SESSION_KEY in request.session and not self._open(request.path):
+            # Lazy: the rule loads the account only when the session's level
+            # and the scope leave the answer open.
+            user = request.user
+            if (
+                services.is_confined(user=user, assurance=assurance_of(request))
+                and user.is_authenticated
+            ):
+                return redirect(MFA_SETUP_PAGE)
+        return self.get_response(request)
+
+    @staticmethod
+    def _open(path: str) -> bool:
+        static = "/" + settings.STATIC_URL.lstrip("/")
+        return path.startswith((*OPEN_WHILE_CONFINED, static))
 
 
 class NoStoreMiddleware:

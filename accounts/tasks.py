@@ -148,6 +148,17 @@ def answer_recovery_request(
     return "queued" if send(email=email, client=client) else "nothing to send"
 
 
+@task()
+def remove_factors_after_reset(reset_id: str) -> str:
+    """Carry out an accepted factor reset once MFA_RESET_DELAY has passed
+    (queued with run_after). The service checks again that the reset still
+    stands: the owner may have cancelled it meanwhile."""
+    # Imported here: the services queue this task (see answer_recovery_request).
+    from accounts import services
+
+    return services.complete_factor_reset(reset_id=reset_id)
+
+
 def _outcome(outcome: str) -> None:
     outcomes.info("email %s", outcome, extra={"email_outcome": outcome})
 

@@ -1,5 +1,5 @@
-"""JWT access and refresh tokens, and the two one-time link tokens (password
-reset, email verification). The keys that sign the JWTs live in
+"""JWT access and refresh tokens, and the one-time link tokens (password
+reset, email verification, factor reset). The keys that sign the JWTs live in
 accounts.signing_keys.
 
 Every JWT carries `gen`, the user's token_generation when it was issued: bumping
@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth import tokens as django_tokens
+from django.core import signing
 from rest_framework_simplejwt import tokens as simplejwt_tokens
 
 from accounts.assurance import Assurance
@@ -134,3 +135,25 @@ class EmailVerificationTokenGenerator(django_tokens.PasswordResetTokenGenerator)
 
 password_reset_token = ResetTokenGenerator()
 email_verification_token = EmailVerificationTokenGenerator()
+
+
+FACTOR_RESET_ACCEPT = "accept"
+FACTOR_RESET_CANCEL = "cancel"
+_FACTOR_RESET_SALT = "accounts.tokens.factor_reset"
+
+
+def factor_reset_token(reset_id: str, action: str) -> str:
+    """A factor-reset link's token: names the reset and what the link does.
+    Signed, not stored; whether it still works is the reset's state (accepted,
+    cancelled, expired, the account's address and token_generation), which
+    accounts.services.factor_reset checks."""
+    return signing.dumps({"reset": reset_id, "do": action}, salt=_FACTOR_RESET_SALT)
+
+
+def read_factor_reset_token(token) -> tuple[str | None, str | None]:
+    """(reset id, action) of a genuine token; (None, None) for anything else."""
+    try:
+        data = signing.loads(token, salt=_FACTOR_RESET_SALT)
+        return str(data["reset"]), str(data["do"])
+    except (signing.BadSignature, TypeError, KeyError, ValueError):
+        return None, None

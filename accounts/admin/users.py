@@ -1,18 +1,23 @@
 """Accounts in the admin: every change goes through the services, under the
 same authority rule (services.may_manage) as the API's staff endpoints."""
 
+from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.db import transaction
 from django.http import Http404
 from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.utils.http import urlencode
 
 from accounts import services
 from accounts.admin.paging import EstimatedCountPaginator
-from accounts.errors import PermissionDenied, ServiceError
+from accounts.errors import PermissionDenied, ReauthenticationRequired, ServiceError
 from accounts.http import client_of
 from accounts.models import User
+from accounts.request_assurance import assurance_of
 
 # Every field of the change form that grants rights: read-only to anyone but
 # a superuser.
@@ -33,6 +38,16 @@ class UserEditForm(UserChangeForm):
     class Meta(UserChangeForm.Meta):
         model = User
         fields = "__all__"
+
+
+class FactorResetForm(forms.Form):
+    reason = forms.CharField(
+        label="Reason",
+        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=1000,
+        help_text="Why the owner needs it and how you checked who asked: it is "
+        "recorded and quoted in the email to the owner.",
+    )
 
 
 class DeletedFilter(admin.SimpleListFilter):
@@ -86,6 +101,7 @@ class UserAdmin(DjangoUserAdmin):
         "revoke_tokens",
         "mark_email_verified",
         "restore",
+        "start_factor_reset",
     ]
     fieldsets = (
         (None, {"fields": ("id", "username", "email", "password_status")}),
@@ -261,6 +277,54 @@ class UserAdmin(DjangoUserAdmin):
     )
     def restore(self, request, queryset):
         self._act(request, queryset, services.restore_user, "restored")
+
+    @admin.action(
+        description="Start a two-factor reset (the owner accepts by email)",
+        permissions=["change"],
+    )
+    def start_factor_reset(self, request, queryset):
+        """First shows a form asking for the reason; its submission starts a
+        reset per account through services.start_factor_reset."""
+        form = FactorResetForm(request.POST if "apply" in request.POST else None)
+        if not form.is_valid():
+            return TemplateResponse(
+                request,
+                "admin/accounts/user/start_factor_reset.html",
+                {
+                    **self.admin_site.each_context(request),
+                    "title": "Start a two-factor reset",
+                    "opts": self.model._meta,
+                    "users": queryset.order_by("pk"),
+                    "form": form,
+                    "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+                },
+            )
+        started = 0
+        for user in queryset.order_by("pk"):
+            try:
+                services.start_factor_reset(
+                    actor=request.user,
+                    user=user,
+                    reason=form.cleaned_data["reason"],
+                    assurance=assurance_of(request),
+                    client=client_of(request),
+                )
+            except ReauthenticationRequired:
+                next_url = request.get_full_path()
+                return redirect(
+                    "/accounts/reauthenticate/?" + urlencode({"next": next_url})
+                )
+            except ServiceError as error:
+                self.message_user(request, f"{user}: {error.message}", messages.ERROR)
+                continue
+            started += 1
+        if started:
+            self.message_user(
+                request,
+                f"{started} account(s) sent a two-factor reset link.",
+                messages.SUCCESS,
+            )
+        return None
 
     def _act(self, request, queryset, service, done: str) -> None:
         changed = unchanged = refused = 0

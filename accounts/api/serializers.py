@@ -140,6 +140,14 @@ class DetailSerializer(serializers.Serializer):
     detail = serializers.CharField()
 
 
+class CodedDetailSerializer(DetailSerializer):
+    code = serializers.CharField()
+
+
+class EnrolCodeSentSerializer(DetailSerializer):
+    expires_in = serializers.IntegerField(help_text="Seconds the code stays valid.")
+
+
 class SignUpPendingSerializer(DetailSerializer):
     user = UserSerializer()
 

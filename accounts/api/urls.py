@@ -16,6 +16,7 @@ urlpatterns = [
         views.SessionDetailApi.as_view(),
         name="session",
     ),
+    path("auth/mfa/enrol-code", views.EnrolCodeApi.as_view(), name="mfa_enrol_code"),
     path(
         "auth/forgot-password",
         views.ForgotPasswordApi.as_view(),

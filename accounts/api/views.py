@@ -21,6 +21,11 @@ from accounts import selectors, services, signing_keys, tokens
 from accounts.api import schema  # noqa: F401  (registers the bearer scheme)
 from accounts.api import serializers as s
 from accounts.api.pagination import StaffCursorPagination
+from accounts.api.permissions import (
+    CONFINED_MAY_READ,
+    CONFINED_MAY_USE_ALL_METHODS,
+    NotConfined,
+)
 from accounts.http import client_of, device_of, remember_device
 from accounts.observability import health
 from accounts.request_assurance import assurance_of
@@ -155,6 +160,8 @@ class RefreshApi(PublicApi):
 
 
 class SignOutApi(APIView):
+    allowed_while_confined = CONFINED_MAY_USE_ALL_METHODS
+
     @extend_schema(
         request=s.RefreshTokenSerializer,
         responses={204: None, 400: ERRORS_400, 401: ERROR_401},
@@ -167,6 +174,8 @@ class SignOutApi(APIView):
 
 
 class SignOutAllApi(APIView):
+    allowed_while_confined = CONFINED_MAY_USE_ALL_METHODS
+
     @extend_schema(request=None, responses={204: None, 401: ERROR_401})
     def post(self, request):
         """Revokes every token of the caller, access tokens included."""
@@ -175,6 +184,8 @@ class SignOutAllApi(APIView):
 
 
 class SessionListApi(APIView):
+    allowed_while_confined = CONFINED_MAY_READ
+
     @extend_schema(responses={200: s.SessionSerializer(many=True), 401: ERROR_401})
     def get(self, request):
         """Lists the caller's active API sessions; `current` marks this one."""
@@ -184,6 +195,8 @@ class SessionListApi(APIView):
 
 
 class SessionDetailApi(APIView):
+    allowed_while_confined = frozenset({"DELETE"})
+
     @extend_schema(
         request=None,
         responses={204: None, 401: ERROR_401, 404: OpenApiResponse(s.DetailSerializer)},
@@ -194,6 +207,36 @@ class SessionDetailApi(APIView):
             user=request.user, session_id=session_id, client=client_of(request)
         )
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class EnrolCodeApi(APIView):
+    allowed_while_confined = CONFINED_MAY_USE_ALL_METHODS
+
+    @extend_schema(
+        request=None,
+        responses={
+            200: s.EnrolCodeSentSerializer,
+            401: ERROR_401,
+            409: OpenApiResponse(
+                s.CodedDetailSerializer,
+                description="not_confined: this session needs no code.",
+            ),
+        },
+    )
+    def post(self, request):
+        """Emails a code that this confined session sends as `email_code` with
+        the first factor it enrols (TOTP confirm or passkey registration)."""
+        services.send_enrol_code(
+            user=request.user,
+            assurance=assurance_of(request),
+            client=client_of(request),
+        )
+        return Response(
+            {
+                "detail": "A code is on its way to your email address.",
+                "expires_in": int(services.ENROL_CODE_LIFETIME.total_seconds()),
+            }
+        )
 
 
 class ForgotPasswordApi(PublicApi):
@@ -275,6 +318,8 @@ class ResendVerificationApi(PublicApi):
 
 
 class MeApi(APIView):
+    allowed_while_confined = CONFINED_MAY_READ
+
     @extend_schema(responses={200: s.MeSerializer, 401: ERROR_401})
     def get(self, request):
         """Returns the caller's account."""
@@ -330,7 +375,7 @@ class JwksApi(PublicApi):
 
 
 class StaffApi(APIView):
-    permission_classes = [IsAdminUser]
+    permission_classes = [NotConfined, IsAdminUser]
 
 
 class UserListApi(StaffApi):

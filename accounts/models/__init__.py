@@ -2,7 +2,12 @@
 `from accounts.models import User` as before."""
 
 from accounts.models.audit import AuthEvent, RateCounter
-from accounts.models.factors import Authenticator, PendingStep, RecoveryCode
+from accounts.models.factors import (
+    Authenticator,
+    FactorReset,
+    PendingStep,
+    RecoveryCode,
+)
 from accounts.models.sessions import TokenSession
 from accounts.models.users import (
     EMAIL_MAX_LENGTH,
@@ -24,6 +29,7 @@ __all__ = [
     "USERNAME_MAX_LENGTH",
     "Authenticator",
     "AuthEvent",
+    "FactorReset",
     "PendingStep",
     "RateCounter",
     "RecoveryCode",

@@ -30,6 +30,10 @@ class AuthEvent(models.Model):
         ACCOUNT_RESTORED = "account_restored"
         PERMISSIONS_CHANGED = "permissions_changed"
         GROUP_CHANGED = "group_changed"
+        FACTOR_RESET_STARTED = "factor_reset_started"
+        FACTOR_RESET_ACCEPTED = "factor_reset_accepted"
+        FACTOR_RESET_CANCELLED = "factor_reset_cancelled"
+        FACTOR_RESET_COMPLETED = "factor_reset_completed"
 
     id = models.BigAutoField(primary_key=True)
     user = models.ForeignKey(

@@ -6,7 +6,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from accounts.models.users import User
+from accounts.models.users import EMAIL_MAX_LENGTH, User
 
 
 class Authenticator(models.Model):
@@ -94,3 +94,55 @@ class PendingStep(models.Model):
 
     def __str__(self):
         return f"{self.purpose} step {self.id}"
+
+
+class FactorResetQuerySet(models.QuerySet):
+    def live(self):
+        """Resets still under way: accepted and waiting for their removal, or
+        started and their link not yet expired."""
+        return self.filter(
+            Q(accepted_at__isnull=False) | Q(link_expires_at__gt=timezone.now()),
+            cancelled_at__isnull=True,
+            completed_at__isnull=True,
+        )
+
+
+class FactorReset(models.Model):
+    """A staff-started removal of every second factor of an account whose owner
+    lost them: started with a reason, accepted from the account's mailbox,
+    carried out MFA_RESET_DELAY later unless the owner cancels it (or signs in
+    with a factor) meanwhile. Its links are signed at sending time and name
+    this row; nothing secret is stored."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(
+        User, on_delete=models.CASCADE, related_name="factor_resets"
+    )
+    started_by = models.ForeignKey(
+        User, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    reason = models.TextField()
+    # The address and token_generation the link was sent for: the link dies
+    # when either changes.
+    email = models.CharField(max_length=EMAIL_MAX_LENGTH)
+    generation = models.PositiveIntegerField()
+    created_at = models.DateTimeField(default=timezone.now)
+    link_expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    due_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    cancel_reason = models.CharField(max_length=100, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    objects = FactorResetQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(
+                fields=["user", "-created_at"], name="accounts_factor_reset_idx"
+            )
+        ]
+
+    def __str__(self):
+        return f"factor reset {self.id} of {self.user_id}"

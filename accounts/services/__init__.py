@@ -19,6 +19,23 @@ from accounts.services.authority import (
     require_may_grant_rights,
     require_may_manage,
 )
+from accounts.services.confinement import (
+    is_confined,
+    mfa_required_for,
+)
+from accounts.services.enrolment import (
+    ENROL_CODE_LIFETIME,
+    check_enrol_code,
+    send_enrol_code,
+)
+from accounts.services.factor_reset import (
+    accept_factor_reset,
+    cancel_factor_reset,
+    cancel_factor_reset_by_link,
+    check_factor_reset_link,
+    complete_factor_reset,
+    start_factor_reset,
+)
 from accounts.services.housekeeping import (
     HOUSEKEEPING_BATCH,
     flush_rate_counters,
@@ -92,6 +109,17 @@ from accounts.services.verification import (
 )
 
 __all__ = [
+    "accept_factor_reset",
+    "cancel_factor_reset",
+    "cancel_factor_reset_by_link",
+    "check_factor_reset_link",
+    "complete_factor_reset",
+    "start_factor_reset",
+    "ENROL_CODE_LIFETIME",
+    "check_enrol_code",
+    "send_enrol_code",
+    "is_confined",
+    "mfa_required_for",
     "mfa_methods",
     "verify_second_factor",
     "require_recent_auth",

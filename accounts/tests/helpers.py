@@ -14,9 +14,11 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from django.conf import settings
 from django.contrib.messages import get_messages
+from django.test import Client
+from django_tasks_db.management.commands.db_worker import Worker
 from rest_framework.test import APIClient
 
-from accounts import assurance
+from accounts import assurance, services
 from accounts.models import User
 from accounts.tests.factories import PASSWORD
 
@@ -105,6 +107,37 @@ def attempt_sign_in(identifier, password, *, client=None, ip=CLIENT_IP, **extra)
     )
 
 
+# Sessions that proved a chosen assurance -------------------------------------
+def password_only() -> assurance.Assurance:
+    """What a password sign-in proves, as of now (recent)."""
+    return assurance.Assurance.proved(assurance.PASSWORD)
+
+
+def two_factors() -> assurance.Assurance:
+    """What a password and an authenticator-app code prove, as of now (aal 2)."""
+    return assurance.Assurance.proved(assurance.PASSWORD, assurance.OTP)
+
+
+def api_client_proving(user, proved: assurance.Assurance) -> APIClient:
+    """A bearer client of a new API session of `user` that proved `proved`
+    (started through the service: a real session row and real tokens)."""
+    pair = services.start_api_session(user=user, assurance=proved)
+    client = bearer_client(pair.access_token)
+    client.refresh_token = pair.refresh_token
+    return client
+
+
+def browser_proving(user, proved: assurance.Assurance) -> Client:
+    """A browser signed in as `user` whose session proved `proved`, as the
+    sign-in pages record it."""
+    client = Client()
+    client.force_login(user)
+    session = client.session
+    session[assurance.SESSION_KEY] = proved.claims()
+    session.save()
+    return client
+
+
 # Emails ----------------------------------------------------------------------
 def find_link(message, path) -> tuple[str, str, str] | None:
     """(link, uid, token) of the first `path` link in an email's text part."""
@@ -160,6 +193,25 @@ def browser_sign_in(page, identifier: str, password: str) -> None:
     page.get_by_label("Email or username").fill(identifier)
     page.get_by_label("Password", exact=True).fill(password)
     page.get_by_role("button", name="Sign in").click()
+
+
+# Tasks -----------------------------------------------------------------------
+DATABASE_TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+
+
+def run_worker():
+    """`manage.py db_worker --batch --no-startup-delay --interval 0`, in-process and
+    without its signal handlers: runs every task that is due, then returns."""
+    Worker(
+        queue_names=["default"],
+        interval=0,
+        batch=True,
+        backend_name="default",
+        startup_delay=False,
+        max_tasks=None,
+        worker_id="test-worker",
+        excluded_queue_names=[],
+    ).run()
 
 
 # Back ends -------------------------------------------------------------------

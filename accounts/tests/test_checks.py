@@ -409,3 +409,11 @@ def test_unset_throttle_rates_mean_the_defaults(settings):
     errors = config_errors()
 
     assert errors == []
+
+
+def test_unknown_mfa_required_scope_is_refused_naming_it(settings):
+    settings.MFA_REQUIRED = "admins"
+
+    errors = config_errors()
+
+    assert errors == ["MFA_REQUIRED: must be one of none, staff, all; got 'admins'."]

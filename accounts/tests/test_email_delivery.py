@@ -17,13 +17,12 @@ from aiosmtpd.controller import Controller
 from django.contrib.auth.models import Permission
 from django.test import Client
 from django.utils import timezone
-from django_tasks_db.management.commands.db_worker import Worker
 from django_tasks_db.models import DBTaskResult
 
 from accounts import services
 from accounts.models import User
 from accounts.tests.factories import UserFactory
-from accounts.tests.helpers import ADMIN_TASKS
+from accounts.tests.helpers import ADMIN_TASKS, run_worker
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -96,21 +95,6 @@ def smtp(settings):
     server.start()
     yield server
     server.stop()
-
-
-def run_worker():
-    """`manage.py db_worker --batch --no-startup-delay --interval 0`, in-process and
-    without its signal handlers: runs every task that is due, then returns."""
-    Worker(
-        queue_names=["default"],
-        interval=0,
-        batch=True,
-        backend_name="default",
-        startup_delay=False,
-        max_tasks=None,
-        worker_id="test-worker",
-        excluded_queue_names=[],
-    ).run()
 
 
 def text_of(message) -> str:

@@ -1,10 +1,13 @@
 import json
+from datetime import timedelta
 
 import pytest
 from django.db import transaction
+from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from accounts import email_messages, emails
+from accounts.models import FactorReset, PendingStep
 from accounts.tests.factories import UserFactory
 from accounts.tokens import email_verification_token, password_reset_token
 
@@ -19,7 +22,41 @@ SENDERS = {
     "email_changed": lambda user: emails.send_email_changed(
         user, old_email="old@example.com"
     ),
+    "enrol_code": lambda user: emails.send_enrol_code(
+        user, step_id=str(live_enrol_step(user).pk)
+    ),
+    "factor_reset_link": lambda user: emails.send_factor_reset_link(
+        user, reset_id=str(factor_reset(user).pk)
+    ),
+    "factor_reset_scheduled": lambda user: emails.send_factor_reset_scheduled(
+        user, reset_id=str(factor_reset(user, accepted=True).pk)
+    ),
+    "factor_reset_cancelled": lambda user: emails.send_factor_reset_cancelled(user),
+    "factor_reset_completed": lambda user: emails.send_factor_reset_completed(user),
 }
+
+
+def factor_reset(user, accepted=False):
+    now = timezone.now()
+    return FactorReset.objects.create(
+        user=user,
+        reason="Lost phone",
+        email=user.email,
+        generation=user.token_generation,
+        link_expires_at=now + timedelta(hours=24),
+        accepted_at=now if accepted else None,
+        due_at=now + timedelta(days=3) if accepted else None,
+    )
+
+
+def live_enrol_step(user):
+    return PendingStep.objects.create(
+        purpose=PendingStep.Purpose.ENROL_CODE,
+        digest="0" * 64,
+        user=user,
+        generation=user.token_generation,
+        expires_at=timezone.now() + timedelta(minutes=10),
+    )
 
 
 @pytest.fixture

@@ -20,6 +20,10 @@ EVENT_LABELS = {
     AuthEvent.Type.PROFILE_UPDATED: "Profile updated",
     AuthEvent.Type.ACCOUNT_DELETED: "Account deleted",
     AuthEvent.Type.ACCOUNT_DEACTIVATED: "Account deactivated",
+    AuthEvent.Type.FACTOR_RESET_STARTED: "Staff started a two-factor reset",
+    AuthEvent.Type.FACTOR_RESET_ACCEPTED: "Two-factor reset accepted by email",
+    AuthEvent.Type.FACTOR_RESET_CANCELLED: "Two-factor reset cancelled",
+    AuthEvent.Type.FACTOR_RESET_COMPLETED: "Two-factor sign-in removed by a reset",
 }
 
 # Order matters: Edge and Opera also say "Chrome", Chrome also says "Safari".

@@ -46,6 +46,11 @@ urlpatterns = [
         name="verify_email",
     ),
     path("security/", views.SecurityView.as_view(), name="security"),
+    path("mfa/enrol-code/", views.SendEnrolCodeView.as_view(), name="mfa_enrol_code"),
+    # Emailed links are built with reverse("accounts:factor_reset", ...).
+    path(
+        "mfa/reset/<str:token>/", views.FactorResetView.as_view(), name="factor_reset"
+    ),
     path(
         "security/sessions/<uuid:session_id>/revoke/",
         views.RevokeSessionView.as_view(),

@@ -19,6 +19,7 @@ from django.views.generic import FormView, TemplateView
 from accounts import selectors, services
 from accounts.errors import (
     EmailNotVerified,
+    EnrolCodeNotNeeded,
     InvalidToken,
     ServiceError,
     SessionNotFound,
@@ -27,11 +28,14 @@ from accounts.errors import (
 )
 from accounts.forms import SignInForm
 from accounts.http import client_of
+from accounts.middleware import MFA_SETUP_PAGE
 from accounts.request_assurance import (
+    assurance_of,
     browser_session_name,
     keep_assurance,
     remember_sign_in,
 )
+from accounts.tokens import FACTOR_RESET_ACCEPT
 from accounts.web.display import describe_device, event_label
 from accounts.web.error_pages import too_many_requests
 from accounts.web.forms import (
@@ -512,3 +516,58 @@ class SignOutEverywhereView(SignedInMixin, View):
             request, "You have been signed out everywhere, this browser included."
         )
         return redirect("accounts:signin")
+
+
+class SendEnrolCodeView(SignedInMixin, View):
+    """The button on the two-factor page of a confined session: emails the code
+    that enrolling its first factor needs (services.send_enrol_code)."""
+
+    http_method_names = ["post"]
+
+    def post(self, request):
+        session_name(request)  # the code is bound to this browser session
+        try:
+            services.send_enrol_code(
+                user=request.user,
+                assurance=assurance_of(request),
+                client=client_of(request),
+            )
+        except EnrolCodeNotNeeded as error:
+            messages.info(request, error.message)
+        else:
+            messages.success(
+                request,
+                "We emailed you a code. Enter it with your first authenticator "
+                "code; it works for 10 minutes.",
+            )
+        return redirect(MFA_SETUP_PAGE)
+
+
+@method_decorator(never_cache, name="dispatch")
+class FactorResetView(TemplateView):
+    """The link of a staff-started factor reset: accept it (from the first
+    email) or cancel it (from the notice). Opening the link only shows a
+    button; the POST acts, so mail scanners that fetch links change nothing.
+    Needs no sign-in: the link is the proof of the mailbox."""
+
+    template_name = "accounts/factor_reset.html"
+
+    def get(self, request, token):
+        try:
+            action = services.check_factor_reset_link(token=token)
+        except InvalidToken:
+            return self.render_to_response({"state": "invalid"})
+        return self.render_to_response({"state": action})
+
+    def post(self, request, token):
+        try:
+            action = services.check_factor_reset_link(token=token)
+            if action == FACTOR_RESET_ACCEPT:
+                reset = services.accept_factor_reset(
+                    token=token, client=client_of(request)
+                )
+                return self.render_to_response({"state": "accepted", "reset": reset})
+            services.cancel_factor_reset_by_link(token=token, client=client_of(request))
+        except InvalidToken:
+            return self.render_to_response({"state": "invalid"})
+        return self.render_to_response({"state": "cancelled"})
