@@ -28,6 +28,10 @@ NOTIFICATIONS = (
     "set_password",
     "password_changed",
     "email_changed",
+    "factor_added",
+    "factor_removed",
+    "recovery_codes_regenerated",
+    "recovery_code_used",
 )
 RESET_LINK = ("password_reset", "set_password")
 

@@ -30,6 +30,10 @@ class AuthEvent(models.Model):
         ACCOUNT_RESTORED = "account_restored"
         PERMISSIONS_CHANGED = "permissions_changed"
         GROUP_CHANGED = "group_changed"
+        FACTOR_ADDED = "factor_added"
+        FACTOR_REMOVED = "factor_removed"
+        RECOVERY_CODES_REGENERATED = "recovery_codes_regenerated"
+        RECOVERY_CODE_USED = "recovery_code_used"
 
     id = models.BigAutoField(primary_key=True)
     user = models.ForeignKey(

@@ -10,6 +10,19 @@ One module per flow; this package exports them all, so callers write
 
 from accounts.client import NO_CLIENT, Client
 from accounts.services.account_checks import PROFILE_FIELDS
+from accounts.services.authenticators import (
+    MFA_REQUIRED_MODES,
+    MfaStatus,
+    TotpConfirmed,
+    TotpSetup,
+    confirm_totp,
+    disable_totp,
+    mfa_required_for,
+    mfa_status,
+    pending_totp_setup,
+    regenerate_recovery_codes,
+    start_totp_setup,
+)
 from accounts.services.authority import (
     in_staff_scope,
     may_delete,
@@ -92,6 +105,17 @@ from accounts.services.verification import (
 )
 
 __all__ = [
+    "MFA_REQUIRED_MODES",
+    "MfaStatus",
+    "TotpConfirmed",
+    "TotpSetup",
+    "confirm_totp",
+    "disable_totp",
+    "mfa_required_for",
+    "mfa_status",
+    "pending_totp_setup",
+    "regenerate_recovery_codes",
+    "start_totp_setup",
     "mfa_methods",
     "verify_second_factor",
     "require_recent_auth",

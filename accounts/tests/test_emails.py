@@ -19,6 +19,18 @@ SENDERS = {
     "email_changed": lambda user: emails.send_email_changed(
         user, old_email="old@example.com"
     ),
+    "factor_added": lambda user: emails.send_factor_added(
+        user, factor="Authenticator app"
+    ),
+    "factor_removed": lambda user: emails.send_factor_removed(
+        user, factor="Authenticator app"
+    ),
+    "recovery_codes_regenerated": lambda user: emails.send_recovery_codes_regenerated(
+        user
+    ),
+    "recovery_code_used": lambda user: emails.send_recovery_code_used(
+        user, remaining=1
+    ),
 }
 
 

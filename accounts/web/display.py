@@ -20,6 +20,10 @@ EVENT_LABELS = {
     AuthEvent.Type.PROFILE_UPDATED: "Profile updated",
     AuthEvent.Type.ACCOUNT_DELETED: "Account deleted",
     AuthEvent.Type.ACCOUNT_DEACTIVATED: "Account deactivated",
+    AuthEvent.Type.FACTOR_ADDED: "Two-factor authentication: factor added",
+    AuthEvent.Type.FACTOR_REMOVED: "Two-factor authentication: factor removed",
+    AuthEvent.Type.RECOVERY_CODES_REGENERATED: "New recovery codes made",
+    AuthEvent.Type.RECOVERY_CODE_USED: "Recovery code used",
 }
 
 # Order matters: Edge and Opera also say "Chrome", Chrome also says "Safari".
