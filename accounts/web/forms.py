@@ -146,3 +146,24 @@ class ProfileForm(ServiceErrorsMixin, forms.Form):
 
 class DeleteAccountForm(ServiceErrorsMixin, forms.Form):
     password = current_password_field("Current password")
+
+
+class TotpConfirmForm(ServiceErrorsMixin, forms.Form):
+    code = forms.CharField(
+        label="Code from the app",
+        max_length=32,
+        help_text="The six digits your authenticator app shows now.",
+        widget=forms.TextInput(
+            attrs={
+                "autocomplete": "one-time-code",
+                "inputmode": "numeric",
+                "autocapitalize": "off",
+                "spellcheck": "false",
+            }
+        ),
+    )
+
+    def forget_code(self) -> None:
+        """A wrong code is shown as an error, never typed back into the page."""
+        self.data = self.data.copy()
+        self.data["code"] = ""
