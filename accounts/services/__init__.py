@@ -11,7 +11,6 @@ One module per flow; this package exports them all, so callers write
 from accounts.client import NO_CLIENT, Client
 from accounts.services.account_checks import PROFILE_FIELDS
 from accounts.services.authenticators import (
-    MFA_REQUIRED_MODES,
     MfaStatus,
     TotpConfirmed,
     TotpSetup,
@@ -21,6 +20,7 @@ from accounts.services.authenticators import (
     mfa_status,
     pending_totp_setup,
     regenerate_recovery_codes,
+    rotate_mfa_secrets,
     start_totp_setup,
 )
 from accounts.services.authority import (
@@ -105,7 +105,6 @@ from accounts.services.verification import (
 )
 
 __all__ = [
-    "MFA_REQUIRED_MODES",
     "MfaStatus",
     "TotpConfirmed",
     "TotpSetup",
@@ -115,6 +114,7 @@ __all__ = [
     "mfa_status",
     "pending_totp_setup",
     "regenerate_recovery_codes",
+    "rotate_mfa_secrets",
     "start_totp_setup",
     "mfa_methods",
     "verify_second_factor",

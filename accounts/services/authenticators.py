@@ -43,7 +43,6 @@ from accounts.services.sessions import record_session_assurance
 # Long enough to open an app, scan the code and type the first number.
 TOTP_SETUP_LIFETIME = timedelta(minutes=5)
 TOTP_NAME = "Authenticator app"
-MFA_REQUIRED_MODES = ("none", "staff", "all")
 
 
 @dataclass(frozen=True)
@@ -216,6 +215,38 @@ def regenerate_recovery_codes(
         record(user, AuthEvent.Type.RECOVERY_CODES_REGENERATED, client)
         emails.send_recovery_codes_regenerated(user)
     return new_codes
+
+
+def rotate_mfa_secrets(*, batch_size: int = 500) -> int:
+    """Re-encrypt every stored TOTP secret, set-ups in progress included, under
+    the newest MFA_ENCRYPTION_KEYS key; returns how many. Afterwards the older
+    keys can leave the setting. Each row is locked while it is rewritten, so a
+    sign-in storing its last step at the same moment is not undone. Raises
+    encryption.InvalidToken when a secret opens with none of the keys."""
+    rotated = 0
+    ids = list(Authenticator.objects.exclude(secret="").values_list("pk", flat=True))
+    for start in range(0, len(ids), batch_size):
+        with transaction.atomic():
+            for row in Authenticator.objects.select_for_update().filter(
+                pk__in=ids[start : start + batch_size]
+            ):
+                Authenticator.objects.filter(pk=row.pk).update(
+                    secret=encryption.rotate(row.secret)
+                )
+                rotated += 1
+    with transaction.atomic():
+        for step in PendingStep.objects.select_for_update().filter(
+            purpose=PendingStep.Purpose.TOTP_SETUP,
+            used_at__isnull=True,
+            expires_at__gt=timezone.now(),
+        ):
+            step.payload = {
+                **step.payload,
+                "secret": encryption.rotate(step.payload["secret"]),
+            }
+            step.save(update_fields=["payload"])
+            rotated += 1
+    return rotated
 
 
 def _new_recovery_codes(user: User) -> list[str]:
