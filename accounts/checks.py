@@ -9,6 +9,7 @@ import ipaddress
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from cryptography.fernet import Fernet
 from django.conf import settings
 from django.core import checks
 from django.core.exceptions import ImproperlyConfigured
@@ -308,17 +309,31 @@ def check_password_rules(app_configs=None, **kwargs):
 
 
 @checks.register(TAG)
-def check_mfa_required(app_configs=None, **kwargs):
-    # A typo would otherwise leave staff accounts without a required factor.
+def check_second_factors(app_configs=None, **kwargs):
+    errors = []
     if settings.MFA_REQUIRED not in MFA_REQUIRED_SCOPES:
-        return [
+        errors.append(
             _error(
                 "MFA_REQUIRED",
-                f"must be one of {', '.join(MFA_REQUIRED_SCOPES)}; "
-                f"got {settings.MFA_REQUIRED!r}.",
+                f"must be none, staff or all, got {settings.MFA_REQUIRED!r}.",
             )
-        ]
-    return []
+        )
+    keys = settings.MFA_ENCRYPTION_KEYS
+    for number, key in enumerate(keys, start=1):
+        try:
+            Fernet(key)
+        except (ValueError, TypeError):
+            # The value is a secret: named by its position, never shown.
+            errors.append(
+                _error(
+                    "MFA_ENCRYPTION_KEYS",
+                    f"key {number} of {len(keys)} is not a Fernet key (32 bytes, "
+                    'url-safe base64; make one with `python -c "from '
+                    "cryptography.fernet import Fernet; "
+                    'print(Fernet.generate_key().decode())"`).',
+                )
+            )
+    return errors
 
 
 def refuse_bad_configuration() -> None:

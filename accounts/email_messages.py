@@ -41,6 +41,10 @@ NOTIFICATIONS = (
     "factor_reset_scheduled",
     "factor_reset_cancelled",
     "factor_reset_completed",
+    "factor_added",
+    "factor_removed",
+    "recovery_codes_regenerated",
+    "recovery_code_used",
 )
 # The emails whose link names a factor reset, and what the link does.
 FACTOR_RESET_LINKS = {

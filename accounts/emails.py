@@ -56,6 +56,22 @@ def send_factor_reset_completed(user: User) -> None:
     _send("factor_reset_completed", user, changed_at=_now())
 
 
+def send_factor_added(user: User, *, factor: str) -> None:
+    _send("factor_added", user, factor=factor, changed_at=_now())
+
+
+def send_factor_removed(user: User, *, factor: str) -> None:
+    _send("factor_removed", user, factor=factor, changed_at=_now())
+
+
+def send_recovery_codes_regenerated(user: User) -> None:
+    _send("recovery_codes_regenerated", user, changed_at=_now())
+
+
+def send_recovery_code_used(user: User, *, remaining: int) -> None:
+    _send("recovery_code_used", user, remaining=str(remaining), changed_at=_now())
+
+
 def _now() -> str:
     # The time of the change, not of delivery (a retried message may go out later).
     return timezone.now().isoformat()

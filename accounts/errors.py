@@ -221,3 +221,39 @@ class ServiceUnavailable(ServiceError):
         "service_unavailable",
         "Service temporarily unavailable. Try again shortly.",
     )
+
+
+class NotFound(ServiceError):
+    """The thing the request acts on does not exist for this caller (404)."""
+
+    code, message = "not_found", "Not found."
+
+
+class NoPendingSetup(NotFound):
+    message = "No set-up in progress in this session. Start again."
+
+
+class NoSecondFactor(NotFound):
+    message = "No such second factor on this account."
+
+
+class InvalidCode(FieldError):
+    field, code, message = "code", "invalid_code", "Invalid code"
+
+
+class TotpEnabled(Conflict):
+    code, message = "totp_enabled", "An authenticator app is already set up."
+
+
+class EmailUnverified(Conflict):
+    code, message = "email_unverified", "Verify your email address first"
+
+
+class MfaRequired(Conflict):
+    """Removing the last second factor of an account MFA_REQUIRED covers."""
+
+    code, message = (
+        "mfa_required",
+        "Two-factor authentication is required for this account: "
+        "add another factor before removing this one.",
+    )

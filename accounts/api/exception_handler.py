@@ -24,6 +24,7 @@ STATUS_BY_ERROR = [
     (errors.MfaSetupRequired, status.HTTP_403_FORBIDDEN),
     (errors.Conflict, status.HTTP_409_CONFLICT),
     (errors.SessionNotFound, status.HTTP_404_NOT_FOUND),
+    (errors.NotFound, status.HTTP_404_NOT_FOUND),
     (errors.InvalidToken, status.HTTP_400_BAD_REQUEST),
     (errors.Throttled, status.HTTP_429_TOO_MANY_REQUESTS),
     (errors.ServiceUnavailable, status.HTTP_503_SERVICE_UNAVAILABLE),

@@ -235,3 +235,63 @@ class StaffUserQuerySerializer(StrictSerializer):
     page_size = serializers.IntegerField(
         min_value=1, max_value=200, required=False, default=50
     )
+
+
+class EmptySerializer(StrictSerializer):
+    """No fields: anything sent is refused by name."""
+
+
+class TotpCodeSerializer(StrictSerializer):
+    # Six digits; the length cap only keeps absurd input away from the check.
+    code = _text(32)
+    # Needed only while the session is confined (MFA_REQUIRED): the code that
+    # POST /auth/mfa/enrol-code emailed.
+    email_code = _text(32, required=False)
+
+
+class TotpStatusSerializer(serializers.Serializer):
+    enabled = serializers.BooleanField()
+    created_at = serializers.DateTimeField(allow_null=True)
+
+
+class RecoveryCodeCountSerializer(serializers.Serializer):
+    remaining = serializers.IntegerField()
+
+
+class MfaStatusSerializer(serializers.Serializer):
+    totp = TotpStatusSerializer()
+    recovery_codes = RecoveryCodeCountSerializer()
+    passkeys = serializers.ListField(child=serializers.DictField())
+
+    def to_representation(self, status):
+        return {
+            "totp": {
+                "enabled": status.totp is not None,
+                "created_at": (
+                    serializers.DateTimeField().to_representation(
+                        status.totp.created_at
+                    )
+                    if status.totp
+                    else None
+                ),
+            },
+            "recovery_codes": {"remaining": status.recovery_codes_remaining},
+            # Passkeys arrive with issue 16.
+            "passkeys": [],
+        }
+
+
+class TotpSetupSerializer(serializers.Serializer):
+    secret = serializers.CharField()
+    otpauth_uri = serializers.CharField()
+    qr_svg = serializers.CharField()
+
+
+class RecoveryCodesSerializer(serializers.Serializer):
+    recovery_codes = serializers.ListField(child=serializers.CharField())
+
+
+class TotpConfirmedSerializer(serializers.Serializer):
+    recovery_codes = serializers.ListField(
+        child=serializers.CharField(), required=False
+    )

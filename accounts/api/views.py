@@ -353,6 +353,131 @@ class MeApi(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+# Secrets and codes must never sit in a browser or proxy cache.
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+ERROR_403_REAUTH = OpenApiResponse(
+    s.DetailSerializer,
+    description="reauthentication_required: sign in again or reauthenticate.",
+)
+ERROR_404_FACTOR = OpenApiResponse(s.DetailSerializer, description="Nothing to act on.")
+ERROR_409 = OpenApiResponse(
+    s.DetailSerializer, description="Not possible in the account's current state."
+)
+
+
+class MfaApi(APIView):
+    allowed_while_confined = CONFINED_MAY_USE_ALL_METHODS
+
+    @extend_schema(responses={200: s.MfaStatusSerializer, 401: ERROR_401})
+    def get(self, request):
+        """Returns the caller's second factors and how many recovery codes remain."""
+        return Response(
+            s.MfaStatusSerializer(services.mfa_status(user=request.user)).data
+        )
+
+
+class TotpSetupApi(APIView):
+    allowed_while_confined = CONFINED_MAY_USE_ALL_METHODS
+
+    @extend_schema(
+        request=None,
+        responses={
+            200: s.TotpSetupSerializer,
+            400: ERRORS_400,
+            401: ERROR_401,
+            403: ERROR_403_REAUTH,
+            409: ERROR_409,
+        },
+    )
+    def post(self, request):
+        """Starts an authenticator-app set-up in this session; returns its secret,
+        its otpauth URI and a QR code (SVG)."""
+        _data(s.EmptySerializer, request)
+        setup = services.start_totp_setup(
+            user=request.user,
+            assurance=assurance_of(request),
+            client=client_of(request),
+        )
+        return Response(s.TotpSetupSerializer(setup).data, headers=NO_STORE)
+
+
+class TotpConfirmApi(APIView):
+    allowed_while_confined = CONFINED_MAY_USE_ALL_METHODS
+
+    @extend_schema(
+        request=s.TotpCodeSerializer,
+        responses={
+            200: s.TotpConfirmedSerializer,
+            400: ERRORS_400,
+            401: ERROR_401,
+            403: ERROR_403_REAUTH,
+            404: ERROR_404_FACTOR,
+            409: ERROR_409,
+        },
+    )
+    def post(self, request):
+        """Takes the app's first code; turns the app on. Returns recovery codes
+        when it is the account's first factor."""
+        data = _data(s.TotpCodeSerializer, request)
+        confirmed = services.confirm_totp(
+            user=request.user,
+            **data,
+            assurance=assurance_of(request),
+            client=client_of(request),
+        )
+        body = {}
+        if confirmed.recovery_codes:
+            body["recovery_codes"] = confirmed.recovery_codes
+        return Response(body, headers=NO_STORE)
+
+
+class TotpApi(APIView):
+    allowed_while_confined = CONFINED_MAY_USE_ALL_METHODS
+
+    @extend_schema(
+        request=None,
+        responses={
+            204: None,
+            401: ERROR_401,
+            403: ERROR_403_REAUTH,
+            404: ERROR_404_FACTOR,
+            409: ERROR_409,
+        },
+    )
+    def delete(self, request):
+        """Turns the authenticator app off."""
+        services.disable_totp(
+            user=request.user,
+            assurance=assurance_of(request),
+            client=client_of(request),
+        )
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class RecoveryCodesApi(APIView):
+    allowed_while_confined = CONFINED_MAY_USE_ALL_METHODS
+
+    @extend_schema(
+        request=None,
+        responses={
+            200: s.RecoveryCodesSerializer,
+            400: ERRORS_400,
+            401: ERROR_401,
+            403: ERROR_403_REAUTH,
+            404: ERROR_404_FACTOR,
+        },
+    )
+    def post(self, request):
+        """Returns a new set of recovery codes; the earlier ones stop working."""
+        _data(s.EmptySerializer, request)
+        new_codes = services.regenerate_recovery_codes(
+            user=request.user,
+            assurance=assurance_of(request),
+            client=client_of(request),
+        )
+        return Response({"recovery_codes": new_codes}, headers=NO_STORE)
+
+
 class HealthApi(PublicApi):
     @extend_schema(responses={200: s.HealthSerializer, 503: s.HealthSerializer})
     def get(self, request):

@@ -34,6 +34,10 @@ class AuthEvent(models.Model):
         FACTOR_RESET_ACCEPTED = "factor_reset_accepted"
         FACTOR_RESET_CANCELLED = "factor_reset_cancelled"
         FACTOR_RESET_COMPLETED = "factor_reset_completed"
+        FACTOR_ADDED = "factor_added"
+        FACTOR_REMOVED = "factor_removed"
+        RECOVERY_CODES_REGENERATED = "recovery_codes_regenerated"
+        RECOVERY_CODE_USED = "recovery_code_used"
 
     id = models.BigAutoField(primary_key=True)
     user = models.ForeignKey(

@@ -56,7 +56,7 @@ class Tier(models.Model):
 
 
 # Written only by the revocation services (accounts.services.revocation).
-REVOCATION_FIELDS = ("token_generation", "revoked_sessions")
+REVOCATION_FIELDS = ("token_generation", "revoked_sessions", "browser_generation")
 
 
 class User(AbstractBaseUser, PermissionsMixin):
@@ -98,6 +98,10 @@ class User(AbstractBaseUser, PermissionsMixin):
     # only while an access token of theirs could still be alive: the row is
     # loaded to authenticate anyway, so refusing those tokens costs no query.
     revoked_sessions = models.JSONField(default=dict, blank=True, editable=False)
+    # Bumped to sign out every browser but keep the API sessions (which
+    # token_generation would kill): confirming a first second factor ends the
+    # other browser sign-ins while the confirming API session lives on.
+    browser_generation = models.PositiveIntegerField(default=0, editable=False)
 
     objects = UserManager()
 
@@ -247,10 +251,15 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def _get_session_auth_hash(self, secret=None):
         # Web sessions die with the same revocations as tokens: Django checks this
-        # hash on every request, and bumping token_generation changes it.
+        # hash on every request, and bumping token_generation (or, for browsers
+        # alone, browser_generation) changes it. browser_generation joins the
+        # hash only once bumped, so existing sign-ins survive its introduction.
+        state = f"{self.password}|{self.token_generation}"
+        if self.browser_generation:
+            state += f"|{self.browser_generation}"
         return salted_hmac(
             "accounts.User.get_session_auth_hash",
-            f"{self.password}|{self.token_generation}",
+            state,
             secret=secret,
             algorithm="sha256",
         ).hexdigest()

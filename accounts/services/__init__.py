@@ -10,6 +10,18 @@ One module per flow; this package exports them all, so callers write
 
 from accounts.client import NO_CLIENT, Client
 from accounts.services.account_checks import PROFILE_FIELDS
+from accounts.services.authenticators import (
+    MfaStatus,
+    TotpConfirmed,
+    TotpSetup,
+    confirm_totp,
+    disable_totp,
+    mfa_status,
+    pending_totp_setup,
+    regenerate_recovery_codes,
+    rotate_mfa_secrets,
+    start_totp_setup,
+)
 from accounts.services.authority import (
     in_staff_scope,
     may_delete,
@@ -120,6 +132,16 @@ __all__ = [
     "send_enrol_code",
     "is_confined",
     "mfa_required_for",
+    "MfaStatus",
+    "TotpConfirmed",
+    "TotpSetup",
+    "confirm_totp",
+    "disable_totp",
+    "mfa_status",
+    "pending_totp_setup",
+    "regenerate_recovery_codes",
+    "rotate_mfa_secrets",
+    "start_totp_setup",
     "mfa_methods",
     "verify_second_factor",
     "require_recent_auth",

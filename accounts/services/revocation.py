@@ -34,12 +34,41 @@ def revoke_session_tokens(user: User, session_id: str) -> None:
     entries older than an access token's lifetime are dropped, as no token
     they could match is still unexpired.
     """
+    _list_revoked_sessions(user, [session_id])
+
+
+def revoke_other_sessions(user: User, *, keep_session_id: str | None) -> None:
+    """End every API session and browser sign-in of the user except the API
+    session `keep_session_id`, without touching token_generation (which would
+    kill the kept session's refresh token too).
+
+    API sessions are revoked one by one, their access tokens through the
+    revoked-sessions list; browsers all die by bumping browser_generation (part
+    of their session hash). A browser that must stay signed in is the door's
+    business: it refreshes its own session hash afterwards."""
+    others = TokenSession.objects.filter(
+        user=user, revoked_at__isnull=True, expires_at__gt=timezone.now()
+    )
+    if keep_session_id and not keep_session_id.startswith("web:"):
+        others = others.exclude(pk=keep_session_id)
+    session_ids = [str(pk) for pk in others.values_list("pk", flat=True)]
+    TokenSession.objects.filter(pk__in=session_ids).update(revoked_at=timezone.now())
+    if session_ids:
+        _list_revoked_sessions(user, session_ids)
+    User.objects.filter(pk=user.pk).update(
+        browser_generation=F("browser_generation") + 1
+    )
+    user.refresh_from_db(fields=["browser_generation"])
+
+
+def _list_revoked_sessions(user: User, session_ids) -> None:
     locked = User.objects.select_for_update().only("revoked_sessions").get(pk=user.pk)
     now = int(timezone.now().timestamp())
     oldest = now - settings.ACCESS_TOKEN_EXPIRE_MINUTES * 60 - _REVOKED_SESSION_SLACK
     revoked = {
         sid: at for sid, at in (locked.revoked_sessions or {}).items() if at >= oldest
     }
-    revoked[str(session_id)] = now
+    for session_id in session_ids:
+        revoked[str(session_id)] = now
     User.objects.filter(pk=user.pk).update(revoked_sessions=revoked)
     user.revoked_sessions = revoked

@@ -3,9 +3,11 @@
 from django.db import transaction
 from django.utils import timezone
 
-from accounts import codes, encryption, otp
+from accounts import codes, emails, encryption, otp
 from accounts.assurance import OTP, RECOVERY_CODE
-from accounts.models import Authenticator, RecoveryCode, User
+from accounts.client import NO_CLIENT, Client
+from accounts.models import Authenticator, AuthEvent, RecoveryCode, User
+from accounts.services.audit import record
 
 RECOVERY_PURPOSE = "recovery"
 
@@ -24,19 +26,22 @@ def mfa_methods(user: User) -> list[str]:
     return methods
 
 
-def verify_second_factor(*, user: User, code: str) -> str | None:
+def verify_second_factor(
+    *, user: User, code: str, client: Client = NO_CLIENT
+) -> str | None:
     """The method a typed code proves (assurance.OTP or RECOVERY_CODE), or None.
 
     Six digits are always read as a TOTP code; anything else as a recovery
     code. A TOTP step and a recovery code each work once: the row is locked
     while it is checked and marked, so two requests racing with one code
-    cannot both succeed."""
+    cannot both succeed. Using a recovery code is audited and queues a notice
+    to the owner (a thief with the password and a stolen code shows up)."""
     if not isinstance(code, str):
         return None
     typed = code.strip()
     if len(typed) == otp.DIGITS and typed.isdigit():
         return OTP if _verify_totp(user, typed) else None
-    return RECOVERY_CODE if _use_recovery_code(user, typed) else None
+    return RECOVERY_CODE if _use_recovery_code(user, typed, client) else None
 
 
 def _verify_totp(user: User, typed: str) -> bool:
@@ -61,7 +66,7 @@ def _verify_totp(user: User, typed: str) -> bool:
     return True
 
 
-def _use_recovery_code(user: User, typed: str) -> bool:
+def _use_recovery_code(user: User, typed: str, client: Client) -> bool:
     digest = codes.digest(typed, purpose=RECOVERY_PURPOSE, subject=str(user.pk))
     with transaction.atomic():
         # Matched by digest (an index lookup, no secret comparison in Python);
@@ -69,4 +74,8 @@ def _use_recovery_code(user: User, typed: str) -> bool:
         used = RecoveryCode.objects.filter(
             user=user, digest=digest, used_at__isnull=True
         ).update(used_at=timezone.now())
+        if used == 1:
+            remaining = user.recovery_codes.filter(used_at__isnull=True).count()
+            record(user, AuthEvent.Type.RECOVERY_CODE_USED, client, remaining=remaining)
+            emails.send_recovery_code_used(user, remaining=remaining)
     return used == 1

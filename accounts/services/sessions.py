@@ -69,6 +69,20 @@ def session_assurance(session: TokenSession) -> Assurance:
     )
 
 
+def record_session_assurance(*, user: User, assurance: Assurance) -> None:
+    """Store what an API session has now proved on its row, so that its next
+    refresh carries it (tokens already issued keep what they were minted
+    with). A browser session ("web:...") keeps its own: the door stores it."""
+    session_id = assurance.session_id
+    if not session_id or session_id.startswith("web:"):
+        return
+    TokenSession.objects.filter(pk=session_id, user=user).update(
+        auth_time=datetime.fromtimestamp(assurance.auth_time, tz=UTC),
+        amr=list(assurance.amr),
+        aal=assurance.aal,
+    )
+
+
 def _session_end(*, created_at: datetime, now: datetime) -> datetime:
     """Each refresh extends a session by the refresh-token lifetime, but never
     past SESSION_MAX_AGE_DAYS from its sign-in: a stolen refresh token, kept

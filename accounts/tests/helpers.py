@@ -8,8 +8,10 @@ pages under /accounts/; `ADMIN_*` are Django admin changelists.
 import re
 import socket
 import sys
+import time
 from pathlib import Path
 
+import pyotp
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from django.conf import settings
@@ -18,7 +20,7 @@ from django.test import Client
 from django_tasks_db.management.commands.db_worker import Worker
 from rest_framework.test import APIClient
 
-from accounts import assurance, services
+from accounts import assurance, codes, services
 from accounts.models import User
 from accounts.tests.factories import PASSWORD
 
@@ -44,11 +46,19 @@ ME = "/api/v1/users/me"
 USERS = "/api/v1/users"
 HEALTH = "/api/v1/health"
 READY = "/api/v1/health/ready"
+MFA = "/api/v1/auth/mfa"
+TOTP = "/api/v1/auth/mfa/totp"
+TOTP_SETUP = "/api/v1/auth/mfa/totp/setup"
+TOTP_CONFIRM = "/api/v1/auth/mfa/totp/confirm"
+ENROL_CODE = "/api/v1/auth/mfa/enrol-code"
+RECOVERY_CODES = "/api/v1/auth/mfa/recovery-codes"
 JWKS = "/.well-known/jwks.json"
 METRICS = "/metrics"
 
 # Pages ---------------------------------------------------------------------
 FORGOT_PAGE = "/accounts/password/forgot/"
+MFA_PAGE = "/accounts/mfa/"
+REAUTHENTICATE_PAGE = "/accounts/reauthenticate/"
 RESEND_PAGE = "/accounts/verify-email/resend/"
 
 # Admin ---------------------------------------------------------------------
@@ -136,6 +146,27 @@ def browser_proving(user, proved: assurance.Assurance) -> Client:
     session[assurance.SESSION_KEY] = proved.claims()
     session.save()
     return client
+
+
+def totp_code(secret: str, *, steps: int = 0) -> str:
+    """The authenticator app's code for `secret`, `steps` time steps from now."""
+    totp = pyotp.TOTP(secret.replace(" ", ""))
+    return totp.at(time.time() + steps * totp.interval)
+
+
+def enable_totp(client: APIClient, tokens: dict) -> tuple[str, list[str], dict]:
+    """Set up and confirm TOTP through the API in the session of `tokens`
+    (`client` holds its access token); (secret, recovery codes, the session's
+    refreshed token response, now at level 2)."""
+    secret = client.post(TOTP_SETUP, format="json").json()["secret"]
+    confirmed = client.post(TOTP_CONFIRM, {"code": totp_code(secret)}, format="json")
+    assert confirmed.status_code == 200, confirmed.content
+    refreshed = APIClient().post(
+        REFRESH, {"refresh_token": tokens["refresh_token"]}, format="json"
+    )
+    assert refreshed.status_code == 200, refreshed.content
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {refreshed.json()['access_token']}")
+    return secret, confirmed.json().get("recovery_codes", []), refreshed.json()
 
 
 # Emails ----------------------------------------------------------------------
@@ -272,3 +303,16 @@ def gunicorn_command(port: int, *, workers: int, extra=()) -> list[str]:
         str(workers),
         *extra,
     ]
+
+
+def emailed_code(message) -> str:
+    """The one-time code an email carries (the emailed-code alphabet, on a line
+    of its own)."""
+    match = EMAILED_CODE_LINE.search(message.body)
+    assert match, message.body
+    return match.group(1)
+
+
+EMAILED_CODE_LINE = re.compile(
+    rf"^([{codes.ALPHABET}]{{{codes.EMAILED_CODE_LENGTH}}})$", re.M
+)

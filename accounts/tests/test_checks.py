@@ -5,6 +5,7 @@ import subprocess
 import sys
 
 import pytest
+from cryptography.fernet import Fernet
 from django.conf import settings as django_settings
 from django.core.checks import run_checks
 from django.core.exceptions import ImproperlyConfigured
@@ -411,9 +412,37 @@ def test_unset_throttle_rates_mean_the_defaults(settings):
     assert errors == []
 
 
-def test_unknown_mfa_required_scope_is_refused_naming_it(settings):
-    settings.MFA_REQUIRED = "admins"
+# ---------------------------------------------------------------------------
+# Second factors
+# ---------------------------------------------------------------------------
+@pytest.mark.parametrize("value", ["required", "", "Staff "])
+def test_mfa_required_outside_none_staff_all_is_refused_naming_it(settings, value):
+    settings.MFA_REQUIRED = value
 
     errors = config_errors()
 
-    assert errors == ["MFA_REQUIRED: must be one of none, staff, all; got 'admins'."]
+    assert errors == [f"MFA_REQUIRED: must be none, staff or all, got {value!r}."]
+
+
+@pytest.mark.parametrize("value", ["none", "staff", "all"])
+def test_each_mfa_required_mode_is_accepted(settings, value):
+    settings.MFA_REQUIRED = value
+
+    assert config_errors() == []
+
+
+def test_a_malformed_mfa_encryption_key_is_refused_without_showing_it(settings):
+    good = Fernet.generate_key().decode()
+    settings.MFA_ENCRYPTION_KEYS = [good, "not-a-fernet-key-but-a-secret"]
+
+    errors = config_errors()
+
+    assert len(errors) == 1
+    assert errors[0].startswith("MFA_ENCRYPTION_KEYS: key 2 of 2 is not a Fernet key")
+    assert "not-a-fernet-key-but-a-secret" not in errors[0]
+
+
+def test_well_formed_mfa_encryption_keys_are_accepted(settings):
+    settings.MFA_ENCRYPTION_KEYS = [Fernet.generate_key().decode() for _ in range(2)]
+
+    assert config_errors() == []

@@ -33,6 +33,18 @@ SENDERS = {
     ),
     "factor_reset_cancelled": lambda user: emails.send_factor_reset_cancelled(user),
     "factor_reset_completed": lambda user: emails.send_factor_reset_completed(user),
+    "factor_added": lambda user: emails.send_factor_added(
+        user, factor="Authenticator app"
+    ),
+    "factor_removed": lambda user: emails.send_factor_removed(
+        user, factor="Authenticator app"
+    ),
+    "recovery_codes_regenerated": lambda user: emails.send_recovery_codes_regenerated(
+        user
+    ),
+    "recovery_code_used": lambda user: emails.send_recovery_code_used(
+        user, remaining=1
+    ),
 }
 
 

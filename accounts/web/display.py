@@ -24,6 +24,10 @@ EVENT_LABELS = {
     AuthEvent.Type.FACTOR_RESET_ACCEPTED: "Two-factor reset accepted by email",
     AuthEvent.Type.FACTOR_RESET_CANCELLED: "Two-factor reset cancelled",
     AuthEvent.Type.FACTOR_RESET_COMPLETED: "Two-factor sign-in removed by a reset",
+    AuthEvent.Type.FACTOR_ADDED: "Two-factor authentication: factor added",
+    AuthEvent.Type.FACTOR_REMOVED: "Two-factor authentication: factor removed",
+    AuthEvent.Type.RECOVERY_CODES_REGENERATED: "New recovery codes made",
+    AuthEvent.Type.RECOVERY_CODE_USED: "Recovery code used",
 }
 
 # Order matters: Edge and Opera also say "Chrome", Chrome also says "Safari".

@@ -146,3 +146,36 @@ class ProfileForm(ServiceErrorsMixin, forms.Form):
 
 class DeleteAccountForm(ServiceErrorsMixin, forms.Form):
     password = current_password_field("Current password")
+
+
+class TotpConfirmForm(ServiceErrorsMixin, forms.Form):
+    code = forms.CharField(
+        label="Code from the app",
+        max_length=32,
+        help_text="The six digits your authenticator app shows now.",
+        widget=forms.TextInput(
+            attrs={
+                "autocomplete": "one-time-code",
+                "inputmode": "numeric",
+                "autocapitalize": "off",
+                "spellcheck": "false",
+            }
+        ),
+    )
+
+    email_code = forms.CharField(
+        label="Code from the email",
+        max_length=32,
+        required=False,
+        help_text="Your account must have two-factor authentication: enter the "
+        "code we emailed you too.",
+        widget=forms.TextInput(
+            attrs={"autocomplete": "one-time-code", "autocapitalize": "characters"}
+        ),
+    )
+
+    def forget_code(self) -> None:
+        """A wrong code is shown as an error, never typed back into the page."""
+        self.data = self.data.copy()
+        self.data["code"] = ""
+        self.data["email_code"] = ""

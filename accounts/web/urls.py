@@ -61,4 +61,13 @@ urlpatterns = [
         views.SignOutEverywhereView.as_view(),
         name="sign_out_everywhere",
     ),
+    path("mfa/", views.MfaView.as_view(), name="mfa"),
+    path("mfa/totp/setup/", views.TotpSetupView.as_view(), name="totp_setup"),
+    path("mfa/totp/confirm/", views.TotpConfirmView.as_view(), name="totp_confirm"),
+    path("mfa/totp/disable/", views.TotpDisableView.as_view(), name="totp_disable"),
+    path(
+        "mfa/recovery-codes/",
+        views.RecoveryCodesView.as_view(),
+        name="recovery_codes",
+    ),
 ]

@@ -8,7 +8,8 @@ from django.contrib.auth import login, logout, update_session_auth_hash
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.contrib.auth.views import LoginView, LogoutView, PasswordChangeView
 from django.core.exceptions import NON_FIELD_ERRORS
-from django.shortcuts import redirect
+from django.http import QueryDict
+from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
 from django.utils.decorators import method_decorator
 from django.views import View
@@ -20,7 +21,9 @@ from accounts import selectors, services
 from accounts.errors import (
     EmailNotVerified,
     EnrolCodeNotNeeded,
+    InvalidCode,
     InvalidToken,
+    ReauthenticationRequired,
     ServiceError,
     SessionNotFound,
     SessionRevoked,
@@ -46,6 +49,7 @@ from accounts.web.forms import (
     ResendVerificationForm,
     ResetPasswordForm,
     SignUpForm,
+    TotpConfirmForm,
 )
 
 # A new account was created, not authenticated: login() must be told which
@@ -571,3 +575,142 @@ class FactorResetView(TemplateView):
         except InvalidToken:
             return self.render_to_response({"state": "invalid"})
         return self.render_to_response({"state": "cancelled"})
+
+
+REAUTHENTICATE_PATH = "/accounts/reauthenticate/"
+
+
+def reauthenticate(next_path: str):
+    """Send the browser to confirm it's you, then back to `next_path` (a path
+    of ours, never one from the request: no open redirect)."""
+    query = QueryDict(mutable=True)
+    query["next"] = next_path
+    return redirect(f"{REAUTHENTICATE_PATH}?{query.urlencode(safe='/')}")
+
+
+class MfaPageMixin(SignedInMixin):
+    """The two-factor settings page and the actions posted from it."""
+
+    template_name = "accounts/mfa.html"
+    codes_template_name = "accounts/mfa_recovery_codes.html"
+
+    def mfa_page(self, form=None, status=200):
+        user = self.request.user
+        setup = services.pending_totp_setup(
+            user=user, assurance=assurance_of(self.request)
+        )
+        context = {
+            "status": services.mfa_status(user=user),
+            "setup": setup,
+            # Groups of four, as apps show keys for typing by hand.
+            "secret_groups": setup
+            and " ".join(
+                setup.secret[i : i + 4] for i in range(0, len(setup.secret), 4)
+            ),
+            "form": form or TotpConfirmForm(),
+            # A confined session enrols its first factor with an emailed code.
+            "confined": services.is_confined(
+                user=user, assurance=assurance_of(self.request)
+            ),
+        }
+        return render(self.request, self.template_name, context, status=status)
+
+    def show_codes(self, recovery_codes: list[str]):
+        # Rendered in the answer to the POST, never stored for a later page:
+        # the codes exist in clear only in this one response.
+        return render(
+            self.request, self.codes_template_name, {"recovery_codes": recovery_codes}
+        )
+
+    def refused(self, error: ServiceError):
+        if isinstance(error, ReauthenticationRequired):
+            return reauthenticate(reverse("accounts:mfa"))
+        messages.error(self.request, error.message)
+        return redirect("accounts:mfa")
+
+
+class MfaView(MfaPageMixin, View):
+    http_method_names = ["get"]
+
+    def get(self, request):
+        return self.mfa_page()
+
+
+class TotpSetupView(MfaPageMixin, View):
+    http_method_names = ["post"]
+
+    def post(self, request):
+        try:
+            services.start_totp_setup(
+                user=request.user,
+                assurance=assurance_of(request),
+                client=client_of(request),
+            )
+        except ServiceError as error:
+            return self.refused(error)
+        return redirect("accounts:mfa")
+
+
+class TotpConfirmView(MfaPageMixin, View):
+    http_method_names = ["post"]
+
+    def post(self, request):
+        form = TotpConfirmForm(request.POST)
+        if not form.is_valid():
+            form.forget_code()
+            return self.mfa_page(form)
+        try:
+            confirmed = services.confirm_totp(
+                user=request.user,
+                code=form.cleaned_data["code"],
+                email_code=form.cleaned_data["email_code"] or None,
+                assurance=assurance_of(request),
+                client=client_of(request),
+            )
+        except InvalidCode as error:
+            form.add_service_error(error)
+            form.forget_code()
+            return self.mfa_page(form)
+        except ServiceError as error:
+            return self.refused(error)
+        if confirmed.first_factor:
+            # The service ended every other browser sign-in by changing the
+            # session hash; this browser takes the new hash (and a new session
+            # key: its privileges just rose) and records its level 2.
+            update_session_auth_hash(request, request.user)
+            keep_assurance(request, confirmed.assurance)
+        messages.success(request, "The authenticator app is on.")
+        if confirmed.recovery_codes:
+            return self.show_codes(confirmed.recovery_codes)
+        return redirect("accounts:mfa")
+
+
+class TotpDisableView(MfaPageMixin, View):
+    http_method_names = ["post"]
+
+    def post(self, request):
+        try:
+            services.disable_totp(
+                user=request.user,
+                assurance=assurance_of(request),
+                client=client_of(request),
+            )
+        except ServiceError as error:
+            return self.refused(error)
+        messages.success(request, "The authenticator app is off.")
+        return redirect("accounts:mfa")
+
+
+class RecoveryCodesView(MfaPageMixin, View):
+    http_method_names = ["post"]
+
+    def post(self, request):
+        try:
+            recovery_codes = services.regenerate_recovery_codes(
+                user=request.user,
+                assurance=assurance_of(request),
+                client=client_of(request),
+            )
+        except ServiceError as error:
+            return self.refused(error)
+        return self.show_codes(recovery_codes)

@@ -1,25 +1,23 @@
 """A confined session enrols its first factor only with a code emailed to the
 account's address: a stolen password alone cannot add the thief's factor."""
 
-import re
 from datetime import timedelta
 
 import pytest
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
-from accounts import codes, services
+from accounts import services
 from accounts.errors import EnrolCodeInvalid, EnrolCodeMissing
 from accounts.models import PendingStep
 from accounts.tests.factories import UserFactory
 from accounts.tests.helpers import (
+    ENROL_CODE,
     bearer_client,
+    emailed_code,
     password_only,
     two_factors,
 )
-
-ENROL_CODE = "/api/v1/auth/mfa/enrol-code"
-CODE_LINE = re.compile(rf"^([{codes.ALPHABET}]{{{codes.EMAILED_CODE_LENGTH}}})$", re.M)
 
 pytestmark = pytest.mark.django_db
 
@@ -33,12 +31,6 @@ def session(user, proved):
     """(bearer client, the session's assurance as the services get it)."""
     pair = services.start_api_session(user=user, assurance=proved)
     return bearer_client(pair.access_token), proved.in_session(pair.session_id)
-
-
-def emailed_code(message) -> str:
-    match = CODE_LINE.search(message.body)
-    assert match, message.body
-    return match.group(1)
 
 
 def test_confined_session_gets_a_code_by_email(mailoutbox):
