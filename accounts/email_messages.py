@@ -28,6 +28,7 @@ NOTIFICATIONS = (
     "set_password",
     "password_changed",
     "email_changed",
+    "second_factor_failed",
 )
 RESET_LINK = ("password_reset", "set_password")
 
@@ -89,8 +90,9 @@ def build(
         "link": link,
         **extra,
     }
-    if extra.get("changed_at"):
-        context["changed_at"] = datetime.fromisoformat(extra["changed_at"])
+    for moment in ("changed_at", "attempted_at"):
+        if extra.get(moment):
+            context[moment] = datetime.fromisoformat(extra[moment])
     prefix = f"emails/{notification}"
     # One line: a newline in a subject would be a header-injection attempt.
     subject = " ".join(render_to_string(f"{prefix}_subject.txt", context).split())

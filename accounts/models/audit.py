@@ -30,6 +30,8 @@ class AuthEvent(models.Model):
         ACCOUNT_RESTORED = "account_restored"
         PERMISSIONS_CHANGED = "permissions_changed"
         GROUP_CHANGED = "group_changed"
+        MFA_SIGNIN_FAILED = "mfa_signin_failed"
+        REAUTHENTICATED = "reauthenticated"
 
     id = models.BigAutoField(primary_key=True)
     user = models.ForeignKey(

@@ -57,6 +57,10 @@ class Tier(models.Model):
 
 # Written only by the revocation services (accounts.services.revocation).
 REVOCATION_FIELDS = ("token_generation", "revoked_sessions")
+# Counters the services change with their own UPDATEs; like REVOCATION_FIELDS,
+# never written back by a full save of a stale instance (which would forgive
+# an attacker's wrong codes).
+COUNTER_FIELDS = ("second_factor_failures", "second_factor_alerted_at")
 
 
 class User(AbstractBaseUser, PermissionsMixin):
@@ -98,6 +102,15 @@ class User(AbstractBaseUser, PermissionsMixin):
     # only while an access token of theirs could still be alive: the row is
     # loaded to authenticate anyway, so refusing those tokens costs no query.
     revoked_sessions = models.JSONField(default=dict, blank=True, editable=False)
+    # Wrong second-factor answers since the last success: kept in the row, not
+    # the cache, because "100 in a row" spans days and must survive a cache
+    # flush; at the limit only a password reset by email clears it.
+    second_factor_failures = models.PositiveIntegerField(default=0, editable=False)
+    # When the owner was last told of a failed or abandoned second factor, so
+    # the notices come at most hourly (a mailbox flood otherwise).
+    second_factor_alerted_at = models.DateTimeField(
+        null=True, blank=True, editable=False
+    )
 
     objects = UserManager()
 
@@ -234,7 +247,8 @@ class User(AbstractBaseUser, PermissionsMixin):
             kwargs["update_fields"] = [
                 f.name
                 for f in self._meta.concrete_fields
-                if not f.primary_key and f.name not in REVOCATION_FIELDS
+                if not f.primary_key
+                and f.name not in (*REVOCATION_FIELDS, *COUNTER_FIELDS)
             ]
         super().save(*args, **kwargs)
         self._loaded_identity = {name: getattr(self, name) for name in KEY_FIELDS}

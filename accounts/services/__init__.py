@@ -26,6 +26,13 @@ from accounts.services.housekeeping import (
     prune_auth_events,
     purge_deleted_users,
 )
+from accounts.services.mfa_signin import (
+    SecondFactorNeeded,
+    SecondFactorPassed,
+    complete_second_factor,
+    report_abandoned_sign_ins,
+    start_second_factor,
+)
 from accounts.services.passwords import (
     change_password,
     check_reset_link,
@@ -92,6 +99,11 @@ from accounts.services.verification import (
 )
 
 __all__ = [
+    "SecondFactorNeeded",
+    "SecondFactorPassed",
+    "complete_second_factor",
+    "report_abandoned_sign_ins",
+    "start_second_factor",
     "mfa_methods",
     "verify_second_factor",
     "require_recent_auth",

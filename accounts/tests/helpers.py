@@ -8,16 +8,18 @@ pages under /accounts/; `ADMIN_*` are Django admin changelists.
 import re
 import socket
 import sys
+import time
 from pathlib import Path
 
+import pyotp
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from django.conf import settings
 from django.contrib.messages import get_messages
 from rest_framework.test import APIClient
 
-from accounts import assurance
-from accounts.models import User
+from accounts import assurance, codes, encryption, otp
+from accounts.models import Authenticator, RecoveryCode, User
 from accounts.tests.factories import PASSWORD
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -29,6 +31,8 @@ PROVED = assurance.Assurance.proved(assurance.PASSWORD)
 # JSON API ------------------------------------------------------------------
 SIGNUP = "/api/v1/auth/signup"
 SIGNIN = "/api/v1/auth/signin"
+SIGNIN_MFA = "/api/v1/auth/signin/mfa"
+REAUTHENTICATE = "/api/v1/auth/reauthenticate"
 REFRESH = "/api/v1/auth/token/refresh"
 SIGNOUT = "/api/v1/auth/signout"
 SIGNOUT_ALL = "/api/v1/auth/signout-all"
@@ -47,6 +51,9 @@ METRICS = "/metrics"
 
 # Pages ---------------------------------------------------------------------
 FORGOT_PAGE = "/accounts/password/forgot/"
+SIGNIN_PAGE = "/accounts/signin/"
+SIGNIN_MFA_PAGE = "/accounts/signin/mfa/"
+REAUTHENTICATE_PAGE = "/accounts/reauthenticate/"
 RESEND_PAGE = "/accounts/verify-email/resend/"
 
 # Admin ---------------------------------------------------------------------
@@ -103,6 +110,46 @@ def attempt_sign_in(identifier, password, *, client=None, ip=CLIENT_IP, **extra)
     return client.post(
         SIGNIN, {"email": identifier, "password": password}, format="json", **extra
     )
+
+
+# Second factors (made with the models: no enrolment endpoint needed) ---------
+def enable_totp(user) -> str:
+    """Give `user` a confirmed authenticator app; returns its base32 secret."""
+    secret = otp.new_secret()
+    Authenticator.objects.create(
+        user=user, kind=Authenticator.Kind.TOTP, secret=encryption.encrypt(secret)
+    )
+    return secret
+
+
+def add_recovery_codes(user) -> list[str]:
+    """Give `user` a fresh set of recovery codes; returns them as shown."""
+    plain = [
+        codes.random_code(codes.RECOVERY_CODE_LENGTH)
+        for _ in range(codes.RECOVERY_CODE_COUNT)
+    ]
+    RecoveryCode.objects.bulk_create(
+        RecoveryCode(
+            user=user,
+            digest=codes.digest(code, purpose="recovery", subject=str(user.pk)),
+        )
+        for code in plain
+    )
+    return [codes.display(code) for code in plain]
+
+
+def totp_code(secret: str, *, at: float | None = None) -> str:
+    """The authenticator app's code for `secret` now (or at unix time `at`)."""
+    totp = pyotp.TOTP(secret, digits=otp.DIGITS, interval=otp.INTERVAL)
+    return totp.now() if at is None else totp.at(at)
+
+
+def wrong_code(secret: str) -> str:
+    """Six digits that are none of the codes accepted around now."""
+    accepted = {
+        totp_code(secret, at=time.time() + d * otp.INTERVAL) for d in (-1, 0, 1)
+    }
+    return next(f"{n:06d}" for n in range(1_000_000) if f"{n:06d}" not in accepted)
 
 
 # Emails ----------------------------------------------------------------------

@@ -2,6 +2,7 @@ import json
 
 import pytest
 from django.db import transaction
+from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from accounts import email_messages, emails
@@ -18,6 +19,13 @@ SENDERS = {
     "password_changed": lambda user: emails.send_password_changed(user),
     "email_changed": lambda user: emails.send_email_changed(
         user, old_email="old@example.com"
+    ),
+    "second_factor_failed": lambda user: emails.send_second_factor_failed(
+        user,
+        abandoned=False,
+        attempted_at=timezone.now(),
+        ip="203.0.113.9",
+        device="Firefox",
     ),
 }
 
