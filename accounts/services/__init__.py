@@ -44,7 +44,11 @@ from accounts.services.profile import (
     delete_account,
     update_profile,
 )
-from accounts.services.reauthentication import require_recent_auth
+from accounts.services.reauthentication import (
+    Reauthenticated,
+    reauthenticate,
+    require_recent_auth,
+)
 from accounts.services.second_factor import mfa_methods, verify_second_factor
 from accounts.services.sessions import (
     active_sessions,
@@ -99,6 +103,8 @@ from accounts.services.verification import (
 )
 
 __all__ = [
+    "Reauthenticated",
+    "reauthenticate",
     "SecondFactorNeeded",
     "SecondFactorPassed",
     "complete_second_factor",
