@@ -63,7 +63,7 @@ def continue_to_second_factor(request, pending, next_url: str = ""):
     url = reverse("accounts:signin_mfa")
     next_url = safe_next(request, next_url)
     if next_url:
-        url += "?" + urlencode({"next": next_url})
+        url += "?" + urlencode({"next": next_url}, safe="/")
     return redirect(url)
 
 

@@ -20,6 +20,7 @@ EVENT_LABELS = {
     AuthEvent.Type.PROFILE_UPDATED: "Profile updated",
     AuthEvent.Type.ACCOUNT_DELETED: "Account deleted",
     AuthEvent.Type.ACCOUNT_DEACTIVATED: "Account deactivated",
+    AuthEvent.Type.REAUTHENTICATED: "Confirmed it's you",
 }
 
 # Order matters: Edge and Opera also say "Chrome", Chrome also says "Safari".
@@ -44,6 +45,10 @@ _SYSTEMS = [
 def event_label(event: AuthEvent) -> str:
     if event.type == AuthEvent.Type.SIGNOUT and event.detail.get("door") == "web":
         return "Signed out"
+    if event.type == AuthEvent.Type.MFA_SIGNIN_FAILED:
+        if event.detail.get("reason") == "abandoned":
+            return "Right password, sign-in not finished"
+        return "Right password, wrong code"
     return EVENT_LABELS.get(event.type, event.get_type_display())
 
 

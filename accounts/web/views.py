@@ -281,7 +281,7 @@ class SignInMfaView(ServiceFormMixin, FormView):
         self.request.session.pop(PENDING_SIGN_IN_KEY, None)
         url = reverse("accounts:signin")
         if self.next_url():
-            url += "?" + urlencode({"next": self.next_url()})
+            url += "?" + urlencode({"next": self.next_url()}, safe="/")
         return redirect(url)
 
     def get_context_data(self, **kwargs):

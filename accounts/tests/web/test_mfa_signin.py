@@ -113,7 +113,7 @@ def test_the_page_keeps_a_safe_next_and_drops_another_sites(client, user, secret
         SIGNIN_MFA_PAGE, {"code": "000000", "next": "https://evil.example/"}
     )
 
-    assert safe["Location"] == SIGNIN_MFA_PAGE + "?next=%2Faccounts%2Fsecurity%2F"
+    assert safe["Location"] == SIGNIN_MFA_PAGE + "?next=/accounts/security/"
     assert signed_in["Location"] == "/accounts/security/"
     assert b"evil.example" not in sent_away.content
 
@@ -179,7 +179,7 @@ def test_the_admin_login_goes_through_the_second_factor_into_the_admin(client):
         {"username": staff.email, "password": PASSWORD, "next": "/admin/"},
     )
     assert first.status_code == 302
-    assert first["Location"] == SIGNIN_MFA_PAGE + "?next=%2Fadmin%2F"
+    assert first["Location"] == SIGNIN_MFA_PAGE + "?next=/admin/"
     assert SESSION_KEY not in client.session
     assert client.get("/admin/").status_code == 302
 
@@ -203,3 +203,13 @@ def test_the_admin_login_refuses_non_staff_before_any_second_factor(client, user
     assert response.status_code == 200
     assert b"no access to the admin" in response.content
     assert SESSION_KEY not in client.session
+
+
+def test_the_security_page_shows_a_wrong_second_factor(client, user, secret):
+    password_step(client, user)
+    client.post(SIGNIN_MFA_PAGE, {"code": wrong_code(secret)})
+    client.post(SIGNIN_MFA_PAGE, {"code": totp_code(secret)})
+
+    page = client.get("/accounts/security/")
+
+    assert b"Right password, wrong code" in page.content
