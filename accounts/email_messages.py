@@ -45,6 +45,7 @@ NOTIFICATIONS = (
     "factor_removed",
     "recovery_codes_regenerated",
     "recovery_code_used",
+    "second_factor_failed",
 )
 # The emails whose link names a factor reset, and what the link does.
 FACTOR_RESET_LINKS = {
@@ -168,8 +169,9 @@ def build(
         "reset_delay_hours": max(1, settings.MFA_RESET_DELAY // 3600),
         **extra,
     }
-    if extra.get("changed_at"):
-        context["changed_at"] = datetime.fromisoformat(extra["changed_at"])
+    for moment in ("changed_at", "attempted_at"):
+        if extra.get(moment):
+            context[moment] = datetime.fromisoformat(extra[moment])
     prefix = f"emails/{notification}"
     # One line: a newline in a subject would be a header-injection attempt.
     subject = " ".join(render_to_string(f"{prefix}_subject.txt", context).split())

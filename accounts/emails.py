@@ -5,6 +5,8 @@
 never slows or fails a request.
 """
 
+from datetime import datetime
+
 from django.utils import timezone
 
 from accounts.models import User
@@ -70,6 +72,20 @@ def send_recovery_codes_regenerated(user: User) -> None:
 
 def send_recovery_code_used(user: User, *, remaining: int) -> None:
     _send("recovery_code_used", user, remaining=str(remaining), changed_at=_now())
+
+
+def send_second_factor_failed(
+    user: User, *, abandoned: bool, attempted_at: datetime, ip: str, device: str
+) -> None:
+    """Someone gave the account's first factor but not its second."""
+    _send(
+        "second_factor_failed",
+        user,
+        abandoned="yes" if abandoned else "",
+        attempted_at=attempted_at.isoformat(),
+        ip=ip,
+        device=device,
+    )
 
 
 def _now() -> str:

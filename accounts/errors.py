@@ -237,8 +237,39 @@ class NoSecondFactor(NotFound):
     message = "No such second factor on this account."
 
 
+class InvalidMfaToken(ServiceError):
+    """An mfa_token that is unknown, expired, used, killed by wrong answers, or
+    minted before the account's tokens were revoked."""
+
+    code, message = "invalid_mfa_token", "Invalid or expired mfa_token"
+
+
 class InvalidCode(FieldError):
     field, code, message = "code", "invalid_code", "Invalid code"
+    # As IncorrectPassword: True on the wrong answer that used up a session's
+    # tries (reauthentication), so a page can sign the browser out.
+    session_ended = False
+
+
+class SecondFactorRequired(FieldError):
+    field, code, message = (
+        "code",
+        "second_factor_required",
+        "A second factor is required",
+    )
+
+
+class SecondFactorLocked(Throttled):
+    """100 wrong second-factor answers in a row: refused until the owner
+    resets the password by email."""
+
+    code = "second_factor_locked"
+
+    def __init__(self, *, retry_after: int):
+        super().__init__(retry_after=retry_after, locked=True)
+        self.message = (
+            "Too many wrong codes. Reset your password by email to sign in again."
+        )
 
 
 class TotpEnabled(Conflict):

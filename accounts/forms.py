@@ -21,6 +21,33 @@ def current_password_field(label="Password") -> forms.CharField:
     )
 
 
+SECOND_FACTOR_NEEDED = "Enter a code from your authenticator app to continue."
+
+
+class CodeInput(forms.TextInput):
+    """A one-time code's box: like a password, never shown again after a
+    refused attempt (a code is a credential)."""
+
+    def format_value(self, value):
+        return None
+
+
+def code_field() -> forms.CharField:
+    return forms.CharField(
+        label="Authentication code",
+        max_length=64,
+        help_text="The 6-digit code from your authenticator app, or one of "
+        "your recovery codes.",
+        widget=CodeInput(
+            attrs={
+                "autocomplete": "one-time-code",
+                "autocapitalize": "characters",
+                "spellcheck": "false",
+            }
+        ),
+    )
+
+
 class SignInForm(AuthenticationForm):
     """Django's login form, authenticating through services.sign_in so the pages
     and the admin apply the API's rules (inactive, soft-deleted, unverified)."""
@@ -35,6 +62,8 @@ class SignInForm(AuthenticationForm):
     def __init__(self, request=None, *args, **kwargs):
         super().__init__(request, *args, **kwargs)
         self.service_error = None
+        # Set when the password was right and a second factor must follow.
+        self.second_factor = None
         # AuthenticationForm caps the field at the username's length; an email
         # address may be longer.
         self.fields["username"].max_length = IDENTIFIER_MAX_LENGTH
@@ -57,6 +86,15 @@ class SignInForm(AuthenticationForm):
             except ServiceError as error:
                 self.service_error = error
                 raise ValidationError(error.message, code=error.code) from None
+            if isinstance(signed_in, services.SecondFactorNeeded):
+                self.confirm_login_allowed(signed_in.user)
+                self.second_factor = signed_in
+                if self.request is not None:
+                    self.request.second_factor = signed_in
+                # The form never validates here, so no LoginView (ours or the
+                # admin's) can log the browser in before the second factor; a
+                # door that forgot the next step fails closed.
+                raise ValidationError(SECOND_FACTOR_NEEDED, code="second_factor_needed")
             self.user_cache = signed_in.user
             # What the sign-in proved, for the view that logs the browser in
             # (the pages' SignInView, the admin's login) to keep in the session.

@@ -2,6 +2,12 @@
 access token or its browser session, and kept in a browser session after a
 sign-in. The doors call these; the services get the resulting Assurance."""
 
+from urllib.parse import urlencode
+
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+
 from accounts.assurance import NONE, SESSION_KEY, Assurance
 from accounts.http import remember_device
 from accounts.tokens import SESSION_CLAIM
@@ -42,3 +48,29 @@ def remember_sign_in(request, response, user) -> None:
     sign-in proved, and the browser is marked as one the owner uses."""
     keep_assurance(request, getattr(request, "proved", None) or NONE)
     remember_device(response, user)
+
+
+# Where a browser keeps the mfa_token of a sign-in waiting for its second
+# factor: server-side, in the still anonymous session, never in a page.
+PENDING_SIGN_IN_KEY = "pending_sign_in"
+
+
+def continue_to_second_factor(request, pending, next_url: str = ""):
+    """After a right password of an account with a second factor (the pages'
+    sign-in and the admin's): keep the pending step in the session and go to
+    the second-factor page, which logs the browser in only after a code."""
+    request.session[PENDING_SIGN_IN_KEY] = pending.mfa_token
+    url = reverse("accounts:signin_mfa")
+    next_url = safe_next(request, next_url)
+    if next_url:
+        url += "?" + urlencode({"next": next_url}, safe="/")
+    return redirect(url)
+
+
+def safe_next(request, next_url: str | None) -> str:
+    """`next_url` if it stays on this site, else "" (open redirects)."""
+    if next_url and url_has_allowed_host_and_scheme(
+        next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return next_url
+    return ""

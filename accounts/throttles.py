@@ -19,6 +19,7 @@ import ipaddress
 import logging
 import math
 import time
+from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
@@ -42,15 +43,36 @@ UNKNOWN_ADDRESS = "unknown-address"
 # kind never slow down another (a passkey or an emailed code stays usable while
 # passwords are being guessed).
 PASSWORD_FAILURES = "password"
+SECOND_FACTOR_FAILURES = "second_factor"
 
-# The per-account slowdown: after SLOWDOWN_AFTER failures within
-# SLOWDOWN_WINDOW seconds, one attempt per delay; the delay starts at
-# FIRST_DELAY and doubles with each further failure up to MAX_DELAY. A quiet
-# SLOWDOWN_WINDOW after the last delay forgets the streak.
-SLOWDOWN_AFTER = 10
-SLOWDOWN_WINDOW = 15 * 60
-FIRST_DELAY = 60
-MAX_DELAY = 15 * 60
+
+@dataclass(frozen=True)
+class Slowdown:
+    """The per-account slowdown of one kind of failure: after `after` failures
+    within `window` seconds, one attempt per delay; the delay starts at
+    `first_delay` and doubles with each further failure up to `max_delay`. A
+    quiet `window` after the last delay forgets the streak."""
+
+    after: int
+    window: int
+    first_delay: int
+    max_delay: int
+
+    def delay(self, failures: int) -> int:
+        return min(self.max_delay, self.first_delay * 2 ** (failures - self.after))
+
+
+SLOWDOWNS = {
+    PASSWORD_FAILURES: Slowdown(
+        after=10, window=15 * 60, first_delay=60, max_delay=15 * 60
+    ),
+    # A six-digit code is guessed far faster than a password: five wrong
+    # answers in five minutes, across every mfa_token, session and door, and
+    # the account waits five minutes, then ten, then fifteen.
+    SECOND_FACTOR_FAILURES: Slowdown(
+        after=5, window=5 * 60, first_delay=5 * 60, max_delay=15 * 60
+    ),
+}
 
 # Wrong current passwords per session (change-password, delete-account): the
 # session is revoked at this count. On even with THROTTLE_RATES=off, since
@@ -252,44 +274,65 @@ def clear_failures(account: str, ip: str | None) -> None:
 # locking) would let anyone keep the owner out with a few wrong guesses a
 # minute. The owner's own browser (its device cookie) is exempted by the caller.
 # ---------------------------------------------------------------------------
-def _delay(failures: int) -> int:
-    return min(MAX_DELAY, FIRST_DELAY * 2 ** (failures - SLOWDOWN_AFTER))
-
-
 def check_slowdown(kind: str, account: str) -> None:
     """Refuse while the account is slowed down for `kind`; once the delay has
     passed, let exactly one attempt through (parallel requests cannot all
     slip into the gap)."""
     if not enabled():
         return
+    policy = SLOWDOWNS[kind]
     try:
         failures = _current(_key("failures", kind, account))
-        if failures < SLOWDOWN_AFTER:
+        if failures < policy.after:
             return
         wait = _remaining(_key("slowed", kind, account))
         if (
             wait <= 0
-            and _count(_key("attempt", kind, account, str(failures)), _delay(failures))
+            and _count(
+                _key("attempt", kind, account, str(failures)), policy.delay(failures)
+            )
             == 1
         ):
             return
     except Exception as exc:
         logger.error("slowdown cache unavailable: %s", type(exc).__name__)
         raise ServiceUnavailable() from exc
-    raise Throttled(retry_after=math.ceil(wait) if wait > 0 else _delay(failures))
+    raise Throttled(retry_after=math.ceil(wait) if wait > 0 else policy.delay(failures))
+
+
+def check_slowed(kind: str, account: str) -> None:
+    """Refuse while the account is inside a delay for `kind`, without using up
+    the one attempt a passed delay lets through (for a step that only leads to
+    the attempt, such as the password before a second factor)."""
+    if not enabled():
+        return
+    try:
+        wait = _remaining(_key("slowed", kind, account))
+    except Exception as exc:
+        logger.error("slowdown cache unavailable: %s", type(exc).__name__)
+        raise ServiceUnavailable() from exc
+    if wait > 0:
+        raise Throttled(retry_after=math.ceil(wait))
 
 
 def record_slowdown_failure(kind: str, account: str) -> None:
-    """Count one failure of `kind` against the account; from the SLOWDOWN_AFTER
-    th on, the next attempt waits a delay that doubles with each failure."""
+    """Count one failure of `kind` against the account; from the policy's
+    `after`th on, the next attempt waits a delay that doubles with each one."""
     if not enabled():
         return
+    policy = SLOWDOWNS[kind]
     key = _key("failures", kind, account)
-    failures = _count(key, SLOWDOWN_WINDOW)
-    if failures >= SLOWDOWN_AFTER:
-        delay = _delay(failures)
-        _extend(key, delay + SLOWDOWN_WINDOW)
+    failures = _count(key, policy.window)
+    if failures >= policy.after:
+        delay = policy.delay(failures)
+        _extend(key, delay + policy.window)
         _hold(_key("slowed", kind, account), delay)
+
+
+def clear_slowdown(kind: str, account: str) -> None:
+    """Forget the account's streak of `kind` failures (after a success)."""
+    if enabled():
+        _forget(_key("failures", kind, account))
 
 
 # ---------------------------------------------------------------------------

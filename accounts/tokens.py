@@ -91,6 +91,23 @@ def mint_pair(
     return pair, refresh["jti"]
 
 
+def mint_access(
+    user, *, session_id: str, assurance: Assurance, not_after: datetime | None = None
+) -> tuple[str, int]:
+    """An access token alone for an existing session (after reauthentication:
+    the refresh token is left as it is). Returns the token and its lifetime in
+    seconds; it never outlives `not_after`, the end of the session."""
+    access = AccessToken()
+    access["sub"] = str(user.pk)
+    access[GENERATION_CLAIM] = user.token_generation
+    access[SESSION_CLAIM] = session_id
+    if not_after is not None:
+        access["exp"] = min(access["exp"], int(not_after.timestamp()))
+    for name, value in assurance.claims().items():
+        access[name] = value
+    return str(access), int(access.lifetime.total_seconds())
+
+
 def is_current(user, payload) -> bool:
     """Whether a JWT of `user` (its claims, `payload`) still stands: the account
     is usable, no revocation bumped the user's token_generation since the token

@@ -7,9 +7,10 @@ from functools import wraps
 from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect
+from django.urls import reverse
 
 from accounts.forms import SignInForm
-from accounts.request_assurance import remember_sign_in
+from accounts.request_assurance import continue_to_second_factor, remember_sign_in
 
 
 class AdminSignInForm(SignInForm):
@@ -47,6 +48,12 @@ def _remembering_sign_in(login_view):
     def login(request, extra_context=None):
         was_signed_in = request.user.is_authenticated
         response = login_view(request, extra_context)
+        pending = getattr(request, "second_factor", None)
+        if pending is not None:
+            # The same second step as the pages; it ends in the admin.
+            return continue_to_second_factor(
+                request, pending, request.POST.get("next") or reverse("admin:index")
+            )
         if (
             request.method == "POST"
             and not was_signed_in

@@ -83,6 +83,45 @@ class SignInSerializer(StrictSerializer):
         return {"identifier": identifier, "password": attrs["password"]}
 
 
+# An mfa_token is 43 characters and a code at most a spaced-out recovery code;
+# the caps only stop absurd bodies before any lookup.
+MFA_TOKEN_MAX_LENGTH = 256
+CODE_MAX_LENGTH = 64
+
+
+class SignInMfaSerializer(StrictSerializer):
+    mfa_token = _text(MFA_TOKEN_MAX_LENGTH)
+    code = _text(CODE_MAX_LENGTH)
+
+
+class MfaRequiredSerializer(serializers.Serializer):
+    mfa_required = serializers.BooleanField()
+    mfa_token = serializers.CharField()
+    methods = serializers.ListField(
+        child=serializers.ChoiceField(["totp", "recovery_code", "passkey"])
+    )
+    expires_in = serializers.IntegerField()
+
+
+class ReauthenticateSerializer(StrictSerializer):
+    password = _text(**PASSWORD_FIELD, required=False)
+    code = _text(CODE_MAX_LENGTH, required=False)
+
+    def validate(self, attrs):
+        if ("password" in attrs) == ("code" in attrs):
+            raise serializers.ValidationError(
+                {"non_field_errors": ["Give either a password or a code."]},
+                code="required",
+            )
+        return attrs
+
+
+class AccessTokenResponseSerializer(serializers.Serializer):
+    access_token = serializers.CharField()
+    token_type = serializers.CharField()
+    expires_in = serializers.IntegerField()
+
+
 # Our refresh tokens are well under a kilobyte; the cap only keeps a hostile
 # body from reaching the JWT decoder.
 REFRESH_TOKEN_MAX_LENGTH = 4096

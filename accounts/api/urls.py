@@ -7,6 +7,12 @@ app_name = "api"
 urlpatterns = [
     path("auth/signup", views.SignUpApi.as_view(), name="signup"),
     path("auth/signin", views.SignInApi.as_view(), name="signin"),
+    path("auth/signin/mfa", views.SignInMfaApi.as_view(), name="signin_mfa"),
+    path(
+        "auth/reauthenticate",
+        views.ReauthenticateApi.as_view(),
+        name="reauthenticate",
+    ),
     path("auth/token/refresh", views.RefreshApi.as_view(), name="token_refresh"),
     path("auth/signout", views.SignOutApi.as_view(), name="signout"),
     path("auth/signout-all", views.SignOutAllApi.as_view(), name="signout_all"),

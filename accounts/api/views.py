@@ -114,6 +114,18 @@ class SignUpApi(PublicApi):
         return token_response(result.tokens, result.user, status.HTTP_201_CREATED)
 
 
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+
+
+def signed_in_response(request, user, pair) -> Response:
+    """The end of a sign-in through the API: tokens, Django's user_logged_in
+    (it carries the request), and the device cookie."""
+    user_logged_in.send(sender=type(user), request=request, user=user)
+    response = token_response(pair, user)
+    remember_device(response, user)
+    return response
+
+
 class SignInApi(PublicApi):
     # Like an OAuth2 password form; multipart because browsers' FormData sends it.
     parser_classes = [JSONParser, FormParser, MultiPartParser]
@@ -122,6 +134,11 @@ class SignInApi(PublicApi):
         request=s.SignInSerializer,
         responses={
             200: s.TokenResponseSerializer,
+            202: OpenApiResponse(
+                s.MfaRequiredSerializer,
+                description="The account has a second factor: no tokens yet; "
+                "POST the mfa_token with a code to /auth/signin/mfa.",
+            ),
             400: ERRORS_400,
             401: OpenApiResponse(
                 s.DetailSerializer, description="Invalid email or password"
@@ -132,7 +149,8 @@ class SignInApi(PublicApi):
         },
     )
     def post(self, request):
-        """Takes an email or username and a password; returns tokens."""
+        """Takes an email or username and a password; returns tokens, or 202
+        with an mfa_token when the account has a second factor."""
         data = _data(s.SignInSerializer, request)
         result = services.sign_in(
             **data,
@@ -140,10 +158,68 @@ class SignInApi(PublicApi):
             issue_tokens=True,
             device=device_of(request),
         )
-        user_logged_in.send(sender=type(result.user), request=request, user=result.user)
-        response = token_response(result.tokens, result.user)
-        remember_device(response, result.user)
-        return response
+        if isinstance(result, services.SecondFactorNeeded):
+            body = {
+                "mfa_required": True,
+                "mfa_token": result.mfa_token,
+                "methods": result.methods,
+                "expires_in": result.expires_in,
+            }
+            # The mfa_token is a credential: never in a browser or proxy cache.
+            return Response(body, status=status.HTTP_202_ACCEPTED, headers=NO_STORE)
+        return signed_in_response(request, result.user, result.tokens)
+
+
+class SignInMfaApi(PublicApi):
+    @extend_schema(
+        request=s.SignInMfaSerializer,
+        responses={
+            200: s.TokenResponseSerializer,
+            400: OpenApiResponse(description='{"code": ["Invalid code"]}'),
+            401: OpenApiResponse(
+                s.DetailSerializer,
+                description="Unknown, expired, used or killed mfa_token.",
+            ),
+            429: OpenApiResponse(s.DetailSerializer),
+        },
+    )
+    def post(self, request):
+        """Takes the mfa_token of a 202 sign-in and a code (six digits: the
+        authenticator app's; otherwise a recovery code); returns tokens."""
+        result = services.complete_second_factor(
+            **_data(s.SignInMfaSerializer, request),
+            client=client_of(request),
+            issue_tokens=True,
+        )
+        return signed_in_response(request, result.user, result.tokens)
+
+
+class ReauthenticateApi(APIView):
+    allowed_while_confined = CONFINED_MAY_USE_ALL_METHODS
+    @extend_schema(
+        request=s.ReauthenticateSerializer,
+        responses={
+            200: s.AccessTokenResponseSerializer,
+            400: ERRORS_400,
+            401: ERROR_401,
+        },
+    )
+    def post(self, request):
+        """Takes the password (accounts without a second factor) or a code;
+        returns a new access token for this session, which now counts as a
+        recent sign-in. The refresh token is unchanged."""
+        result = services.reauthenticate(
+            user=request.user,
+            assurance=assurance_of(request),
+            **_data(s.ReauthenticateSerializer, request),
+            client=client_of(request),
+        )
+        body = {
+            "access_token": result.access_token,
+            "token_type": "Bearer",
+            "expires_in": result.expires_in,
+        }
+        return Response(body, headers=NO_STORE)
 
 
 class RefreshApi(PublicApi):

@@ -38,6 +38,8 @@ class AuthEvent(models.Model):
         FACTOR_REMOVED = "factor_removed"
         RECOVERY_CODES_REGENERATED = "recovery_codes_regenerated"
         RECOVERY_CODE_USED = "recovery_code_used"
+        MFA_SIGNIN_FAILED = "mfa_signin_failed"
+        REAUTHENTICATED = "reauthenticated"
 
     id = models.BigAutoField(primary_key=True)
     user = models.ForeignKey(

@@ -57,6 +57,10 @@ class Tier(models.Model):
 
 # Written only by the revocation services (accounts.services.revocation).
 REVOCATION_FIELDS = ("token_generation", "revoked_sessions", "browser_generation")
+# Counters the services change with their own UPDATEs; like REVOCATION_FIELDS,
+# never written back by a full save of a stale instance (which would forgive
+# an attacker's wrong codes).
+COUNTER_FIELDS = ("second_factor_failures", "second_factor_alerted_at")
 
 
 class User(AbstractBaseUser, PermissionsMixin):
@@ -102,6 +106,15 @@ class User(AbstractBaseUser, PermissionsMixin):
     # token_generation would kill): confirming a first second factor ends the
     # other browser sign-ins while the confirming API session lives on.
     browser_generation = models.PositiveIntegerField(default=0, editable=False)
+    # Wrong second-factor answers since the last success: kept in the row, not
+    # the cache, because "100 in a row" spans days and must survive a cache
+    # flush; at the limit only a password reset by email clears it.
+    second_factor_failures = models.PositiveIntegerField(default=0, editable=False)
+    # When the owner was last told of a failed or abandoned second factor, so
+    # the notices come at most hourly (a mailbox flood otherwise).
+    second_factor_alerted_at = models.DateTimeField(
+        null=True, blank=True, editable=False
+    )
 
     objects = UserManager()
 
@@ -238,7 +251,8 @@ class User(AbstractBaseUser, PermissionsMixin):
             kwargs["update_fields"] = [
                 f.name
                 for f in self._meta.concrete_fields
-                if not f.primary_key and f.name not in REVOCATION_FIELDS
+                if not f.primary_key
+                and f.name not in (*REVOCATION_FIELDS, *COUNTER_FIELDS)
             ]
         super().save(*args, **kwargs)
         self._loaded_identity = {name: getattr(self, name) for name in KEY_FIELDS}

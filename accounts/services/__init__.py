@@ -55,6 +55,13 @@ from accounts.services.housekeeping import (
     prune_auth_events,
     purge_deleted_users,
 )
+from accounts.services.mfa_signin import (
+    SecondFactorNeeded,
+    SecondFactorPassed,
+    complete_second_factor,
+    report_abandoned_sign_ins,
+    start_second_factor,
+)
 from accounts.services.passwords import (
     change_password,
     check_reset_link,
@@ -66,7 +73,11 @@ from accounts.services.profile import (
     delete_account,
     update_profile,
 )
-from accounts.services.reauthentication import require_recent_auth
+from accounts.services.reauthentication import (
+    Reauthenticated,
+    reauthenticate,
+    require_recent_auth,
+)
 from accounts.services.second_factor import mfa_methods, verify_second_factor
 from accounts.services.sessions import (
     active_sessions,
@@ -142,6 +153,13 @@ __all__ = [
     "regenerate_recovery_codes",
     "rotate_mfa_secrets",
     "start_totp_setup",
+    "Reauthenticated",
+    "reauthenticate",
+    "SecondFactorNeeded",
+    "SecondFactorPassed",
+    "complete_second_factor",
+    "report_abandoned_sign_ins",
+    "start_second_factor",
     "mfa_methods",
     "verify_second_factor",
     "require_recent_auth",

@@ -30,12 +30,25 @@ def check_current_password(
     Argon2 hash the attacker gets evaluated). On even with THROTTLE_RATES=off.
     `session_id` is the API session (the token's sid), or any stable name of
     the caller's session (pages pass their Django session's)."""
+    refuse_spent_session(session_id)
+    if password and user.check_password(password[: settings.PASSWORD_MAX_LENGTH + 1]):
+        return
+    count_wrong_answer(user, session_id=session_id, client=client, error=error)
+
+
+def refuse_spent_session(session_id: str | None) -> None:
+    """SessionRevoked once the session has given its last wrong answer."""
     if session_id and (
         throttles.session_failures(session_id) >= throttles.SESSION_PASSWORD_LIMIT
     ):
         raise SessionRevoked()
-    if password and user.check_password(password[: settings.PASSWORD_MAX_LENGTH + 1]):
-        return
+
+
+def count_wrong_answer(
+    user: User, *, session_id: str | None, client: Client, error
+) -> None:
+    """Count a wrong current password or code against the session and raise
+    `error`; the session's 5th wrong answer revokes it (error.session_ended)."""
     if session_id and (
         throttles.record_session_failure(session_id) >= throttles.SESSION_PASSWORD_LIMIT
     ):

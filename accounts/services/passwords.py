@@ -96,6 +96,9 @@ def reset_password(
         user = user_for_link(uid, token, password_reset_token, lock=True)
         user.email_verified = True
         _set_password(user, new_password, also=["email_verified"])
+        # The mailbox proof that lifts the "100 wrong second-factor answers
+        # in a row" refusal (services.mfa_signin).
+        User.objects.filter(pk=user.pk).update(second_factor_failures=0)
         record(user, AuthEvent.Type.PASSWORD_RESET_COMPLETED, client)
         emails.send_password_changed(user)
     return user

@@ -1,8 +1,29 @@
-"""Recent sign-in: sensitive changes need a session that proved a factor lately."""
+"""Recent sign-in: sensitive changes need a session that proved a factor
+lately, and reauthentication is how a session proves one again."""
 
-from accounts.assurance import Assurance
-from accounts.errors import ReauthenticationRequired
-from accounts.models import User
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.assurance import PASSWORD, Assurance
+from accounts.client import NO_CLIENT, Client
+from accounts.errors import (
+    IncorrectPassword,
+    InvalidCode,
+    ReauthenticationRequired,
+    SecondFactorRequired,
+    SessionRevoked,
+)
+from accounts.models import AuthEvent, TokenSession, User
+from accounts.services.audit import record
+from accounts.services.current_password import count_wrong_answer, refuse_spent_session
+from accounts.services.second_factor import verify_second_factor
+from accounts.services.sessions import session_assurance
+from accounts.tokens import mint_access
 
 
 def require_recent_auth(*, user: User, assurance: Assurance) -> None:
@@ -11,3 +32,92 @@ def require_recent_auth(*, user: User, assurance: Assurance) -> None:
     an unattended browser cannot change the email, the factors or the password."""
     if not assurance.is_recent(has_mfa=user.has_mfa):
         raise ReauthenticationRequired()
+
+
+@dataclass(frozen=True)
+class Reauthenticated:
+    # What the session has proved now; a browser door keeps it in its session.
+    assurance: Assurance
+    # For an API session: a new access token carrying it (no refresh rotation).
+    access_token: str | None = None
+    expires_in: int | None = None
+
+
+def reauthenticate(
+    *,
+    user: User,
+    assurance: Assurance,
+    password: str | None = None,
+    code: str | None = None,
+    client: Client = NO_CLIENT,
+) -> Reauthenticated:
+    """Prove a factor again in the caller's session: the password (accounts
+    without a second factor) or a TOTP or recovery code. An API session's row
+    records the new auth_time, amr and aal, so later refreshes carry them, and
+    a new access token is minted; a browser session gets the new assurance.
+
+    Wrong answers count per session like wrong current passwords (the 5th
+    revokes the session), never toward the account's sign-in limits: a token
+    thief cannot lock the owner out. Audited."""
+    session_id = assurance.session_id
+    refuse_spent_session(session_id)
+    if user.has_mfa and code is None:
+        # A password alone never raises an account with a second factor.
+        raise SecondFactorRequired()
+    if code is not None:
+        method = verify_second_factor(user=user, code=code)
+        error = InvalidCode()
+    else:
+        method = PASSWORD if _password_matches(user, password) else None
+        error = IncorrectPassword("Incorrect password", field="password")
+    if method is None:
+        count_wrong_answer(user, session_id=session_id, client=client, error=error)
+    with transaction.atomic():
+        session = _api_session(user, session_id)
+        if session is None:
+            proved = assurance.then(method)
+            access_token = expires_in = None
+        else:
+            proved = session_assurance(session).then(method)
+            session.auth_time = datetime.fromtimestamp(proved.auth_time, tz=UTC)
+            session.amr = list(proved.amr)
+            session.aal = proved.aal
+            session.save(update_fields=["auth_time", "amr", "aal"])
+            access_token, expires_in = mint_access(
+                user,
+                session_id=str(session.pk),
+                assurance=proved,
+                not_after=session.expires_at,
+            )
+        record(user, AuthEvent.Type.REAUTHENTICATED, client, method=method)
+    return Reauthenticated(
+        assurance=proved, access_token=access_token, expires_in=expires_in
+    )
+
+
+def _password_matches(user: User, password: str | None) -> bool:
+    return bool(password) and user.check_password(
+        password[: settings.PASSWORD_MAX_LENGTH + 1]
+    )
+
+
+def _api_session(user: User, session_id: str | None) -> TokenSession | None:
+    """The caller's API session, locked; None for a browser session. An API
+    session that ended meanwhile cannot be raised (SessionRevoked)."""
+    try:
+        uuid.UUID(str(session_id))
+    except ValueError:
+        return None
+    session = (
+        TokenSession.objects.select_for_update()
+        .filter(
+            pk=session_id,
+            user=user,
+            revoked_at__isnull=True,
+            expires_at__gt=timezone.now(),
+        )
+        .first()
+    )
+    if session is None:
+        raise SessionRevoked()
+    return session

@@ -20,6 +20,7 @@ from accounts.errors import (
 from accounts.managers import normalize_username
 from accounts.models import AuthEvent, User
 from accounts.services.audit import record, security_log
+from accounts.services.mfa_signin import SecondFactorNeeded, start_second_factor
 from accounts.services.sessions import start_api_session
 from accounts.tokens import TokenPair
 
@@ -43,11 +44,15 @@ def sign_in(
     client: Client = NO_CLIENT,
     issue_tokens: bool = False,
     device: str | None = None,
-) -> SignedIn:
+) -> SignedIn | SecondFactorNeeded:
     """Check credentials (email or username). Updates last_login and records the
     attempt; the doors send user_logged_in, which carries the request. One answer
     for an unknown account and a wrong password, so the response never tells
     which accounts exist.
+
+    For an account with a second factor a right password signs nobody in: the
+    answer is SecondFactorNeeded (an mfa_token), and last_login, the session
+    and the tokens wait for complete_second_factor.
 
     `device` is the browser's identity_device cookie, if any: when it vouches
     for this account, the per-account slowdown does not apply (the owner's own
@@ -87,6 +92,8 @@ def sign_in(
     if not may_sign_in_unverified(user):
         raise EmailNotVerified()
     throttles.clear_failures(subject, client.ip)
+    if user.has_mfa:
+        return start_second_factor(user=user, first_factor=PASSWORD, client=client)
     with transaction.atomic():
         user.last_login = timezone.now()
         # (An outdated password hash was already upgraded by check_password.)

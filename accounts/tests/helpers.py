@@ -20,8 +20,8 @@ from django.test import Client
 from django_tasks_db.management.commands.db_worker import Worker
 from rest_framework.test import APIClient
 
-from accounts import assurance, codes, services
-from accounts.models import User
+from accounts import assurance, codes, encryption, otp, services
+from accounts.models import Authenticator, RecoveryCode, User
 from accounts.tests.factories import PASSWORD
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -33,6 +33,8 @@ PROVED = assurance.Assurance.proved(assurance.PASSWORD)
 # JSON API ------------------------------------------------------------------
 SIGNUP = "/api/v1/auth/signup"
 SIGNIN = "/api/v1/auth/signin"
+SIGNIN_MFA = "/api/v1/auth/signin/mfa"
+REAUTHENTICATE = "/api/v1/auth/reauthenticate"
 REFRESH = "/api/v1/auth/token/refresh"
 SIGNOUT = "/api/v1/auth/signout"
 SIGNOUT_ALL = "/api/v1/auth/signout-all"
@@ -58,6 +60,8 @@ METRICS = "/metrics"
 # Pages ---------------------------------------------------------------------
 FORGOT_PAGE = "/accounts/password/forgot/"
 MFA_PAGE = "/accounts/mfa/"
+SIGNIN_PAGE = "/accounts/signin/"
+SIGNIN_MFA_PAGE = "/accounts/signin/mfa/"
 REAUTHENTICATE_PAGE = "/accounts/reauthenticate/"
 RESEND_PAGE = "/accounts/verify-email/resend/"
 
@@ -148,13 +152,9 @@ def browser_proving(user, proved: assurance.Assurance) -> Client:
     return client
 
 
-def totp_code(secret: str, *, steps: int = 0) -> str:
-    """The authenticator app's code for `secret`, `steps` time steps from now."""
-    totp = pyotp.TOTP(secret.replace(" ", ""))
-    return totp.at(time.time() + steps * totp.interval)
-
-
-def enable_totp(client: APIClient, tokens: dict) -> tuple[str, list[str], dict]:
+def enable_totp_through_api(
+    client: APIClient, tokens: dict
+) -> tuple[str, list[str], dict]:
     """Set up and confirm TOTP through the API in the session of `tokens`
     (`client` holds its access token); (secret, recovery codes, the session's
     refreshed token response, now at level 2)."""
@@ -167,6 +167,48 @@ def enable_totp(client: APIClient, tokens: dict) -> tuple[str, list[str], dict]:
     assert refreshed.status_code == 200, refreshed.content
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {refreshed.json()['access_token']}")
     return secret, confirmed.json().get("recovery_codes", []), refreshed.json()
+
+
+# Second factors (made with the models: no enrolment endpoint needed) ---------
+def enable_totp(user) -> str:
+    """Give `user` a confirmed authenticator app; returns its base32 secret."""
+    secret = otp.new_secret()
+    Authenticator.objects.create(
+        user=user, kind=Authenticator.Kind.TOTP, secret=encryption.encrypt(secret)
+    )
+    return secret
+
+
+def add_recovery_codes(user) -> list[str]:
+    """Give `user` a fresh set of recovery codes; returns them as shown."""
+    plain = [
+        codes.random_code(codes.RECOVERY_CODE_LENGTH)
+        for _ in range(codes.RECOVERY_CODE_COUNT)
+    ]
+    RecoveryCode.objects.bulk_create(
+        RecoveryCode(
+            user=user,
+            digest=codes.digest(code, purpose="recovery", subject=str(user.pk)),
+        )
+        for code in plain
+    )
+    return [codes.display(code) for code in plain]
+
+
+def totp_code(secret: str, *, at: float | None = None, steps: int = 0) -> str:
+    """The authenticator app's code for `secret` now (or at unix time `at`),
+    `steps` time steps later."""
+    totp = pyotp.TOTP(secret.replace(" ", ""), digits=otp.DIGITS, interval=otp.INTERVAL)
+    moment = time.time() if at is None else at
+    return totp.at(moment + steps * totp.interval)
+
+
+def wrong_code(secret: str) -> str:
+    """Six digits that are none of the codes accepted around now."""
+    accepted = {
+        totp_code(secret, at=time.time() + d * otp.INTERVAL) for d in (-1, 0, 1)
+    }
+    return next(f"{n:06d}" for n in range(1_000_000) if f"{n:06d}" not in accepted)
 
 
 # Emails ----------------------------------------------------------------------

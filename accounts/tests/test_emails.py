@@ -45,6 +45,13 @@ SENDERS = {
     "recovery_code_used": lambda user: emails.send_recovery_code_used(
         user, remaining=1
     ),
+    "second_factor_failed": lambda user: emails.send_second_factor_failed(
+        user,
+        abandoned=False,
+        attempted_at=timezone.now(),
+        ip="203.0.113.9",
+        device="Firefox",
+    ),
 }
 
 

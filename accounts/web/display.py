@@ -28,6 +28,7 @@ EVENT_LABELS = {
     AuthEvent.Type.FACTOR_REMOVED: "Two-factor authentication: factor removed",
     AuthEvent.Type.RECOVERY_CODES_REGENERATED: "New recovery codes made",
     AuthEvent.Type.RECOVERY_CODE_USED: "Recovery code used",
+    AuthEvent.Type.REAUTHENTICATED: "Confirmed it's you",
 }
 
 # Order matters: Edge and Opera also say "Chrome", Chrome also says "Safari".
@@ -52,6 +53,10 @@ _SYSTEMS = [
 def event_label(event: AuthEvent) -> str:
     if event.type == AuthEvent.Type.SIGNOUT and event.detail.get("door") == "web":
         return "Signed out"
+    if event.type == AuthEvent.Type.MFA_SIGNIN_FAILED:
+        if event.detail.get("reason") == "abandoned":
+            return "Right password, sign-in not finished"
+        return "Right password, wrong code"
     return EVENT_LABELS.get(event.type, event.get_type_display())
 
 

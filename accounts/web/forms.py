@@ -9,7 +9,7 @@ from django.contrib.auth.password_validation import password_validators_help_tex
 from django.core.exceptions import ValidationError
 
 from accounts.errors import ServiceError
-from accounts.forms import current_password_field
+from accounts.forms import code_field, current_password_field
 from accounts.models import (
     EMAIL_MAX_LENGTH,
     PERSONAL_NAME_MAX_LENGTH,
@@ -179,3 +179,19 @@ class TotpConfirmForm(ServiceErrorsMixin, forms.Form):
         self.data = self.data.copy()
         self.data["code"] = ""
         self.data["email_code"] = ""
+
+
+class SignInMfaForm(ServiceErrorsMixin, forms.Form):
+    code = code_field()
+
+
+class ReauthenticateForm(ServiceErrorsMixin, forms.Form):
+    """The password for an account without a second factor, a code for one
+    with (a password alone never counts there)."""
+
+    password = current_password_field()
+    code = code_field()
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        del self.fields["password" if user.has_mfa else "code"]

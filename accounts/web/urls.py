@@ -8,6 +8,8 @@ urlpatterns = [
     path("signup/", views.SignUpView.as_view(), name="signup"),
     path("signup/done/", views.SignUpDoneView.as_view(), name="signup_done"),
     path("signin/", views.SignInView.as_view(), name="signin"),
+    path("signin/mfa/", views.SignInMfaView.as_view(), name="signin_mfa"),
+    path("reauthenticate/", views.ReauthenticateView.as_view(), name="reauthenticate"),
     path("signout/", views.SignOutView.as_view(), name="signout"),
     path(
         "password/forgot/", views.ForgotPasswordView.as_view(), name="forgot_password"

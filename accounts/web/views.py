@@ -2,6 +2,8 @@
 redirects. Sessions, messages and redirects live here; account rules do not.
 """
 
+from urllib.parse import urlencode
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login, logout, update_session_auth_hash
@@ -22,6 +24,7 @@ from accounts.errors import (
     EmailNotVerified,
     EnrolCodeNotNeeded,
     InvalidCode,
+    InvalidMfaToken,
     InvalidToken,
     ReauthenticationRequired,
     ServiceError,
@@ -33,10 +36,13 @@ from accounts.forms import SignInForm
 from accounts.http import client_of
 from accounts.middleware import MFA_SETUP_PAGE
 from accounts.request_assurance import (
+    PENDING_SIGN_IN_KEY,
     assurance_of,
     browser_session_name,
+    continue_to_second_factor,
     keep_assurance,
     remember_sign_in,
+    safe_next,
 )
 from accounts.tokens import FACTOR_RESET_ACCEPT
 from accounts.web.display import describe_device, event_label
@@ -46,8 +52,10 @@ from accounts.web.forms import (
     DeleteAccountForm,
     ForgotPasswordForm,
     ProfileForm,
+    ReauthenticateForm,
     ResendVerificationForm,
     ResetPasswordForm,
+    SignInMfaForm,
     SignUpForm,
     TotpConfirmForm,
 )
@@ -246,7 +254,106 @@ class SignInView(LoginView):
         return response
 
     def form_invalid(self, form):
+        if form.second_factor is not None:
+            return continue_to_second_factor(
+                self.request, form.second_factor, self.get_redirect_url()
+            )
         return too_many_attempts(form.service_error, super().form_invalid(form))
+
+
+@method_decorator(sensitive_post_parameters("code"), name="dispatch")
+@method_decorator(never_cache, name="dispatch")
+class SignInMfaView(ServiceFormMixin, FormView):
+    """The second step of a sign-in: the browser's session holds only the
+    pending step (its mfa_token) until a right code logs it in."""
+
+    template_name = "accounts/signin_mfa.html"
+    form_class = SignInMfaForm
+
+    def dispatch(self, request, *args, **kwargs):
+        if request.user.is_authenticated:
+            return redirect(self.next_url() or "home")
+        self.mfa_token = request.session.get(PENDING_SIGN_IN_KEY)
+        if not self.mfa_token:
+            return self.back_to_sign_in()
+        return super().dispatch(request, *args, **kwargs)
+
+    def next_url(self) -> str:
+        return safe_next(
+            self.request,
+            self.request.POST.get("next") or self.request.GET.get("next"),
+        )
+
+    def back_to_sign_in(self):
+        self.request.session.pop(PENDING_SIGN_IN_KEY, None)
+        url = reverse("accounts:signin")
+        if self.next_url():
+            url += "?" + urlencode({"next": self.next_url()}, safe="/")
+        return redirect(url)
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(next=self.next_url(), **kwargs)
+
+    def form_valid(self, form):
+        try:
+            result = services.complete_second_factor(
+                mfa_token=self.mfa_token,
+                code=form.cleaned_data["code"],
+                client=client_of(self.request),
+            )
+        except InvalidMfaToken:
+            messages.error(
+                self.request,
+                "That sign-in expired or was stopped after too many wrong codes. "
+                "Sign in again.",
+            )
+            return self.back_to_sign_in()
+        except ServiceError as error:
+            return self.refuse(form, error)
+        self.request.session.pop(PENDING_SIGN_IN_KEY, None)
+        # login() gives the session a new key (session fixation) and sends
+        # user_logged_in; the session then keeps what the sign-in proved.
+        login(self.request, result.user, backend=SIGN_IN_BACKEND)
+        self.request.proved = result.assurance
+        response = redirect(self.next_url() or "home")
+        remember_sign_in(self.request, response, result.user)
+        return response
+
+
+@method_decorator(sensitive_post_parameters("password", "code"), name="dispatch")
+class ReauthenticateView(ServiceFormMixin, SignedInMixin, FormView):
+    """Confirm it's you (password, or a code for an account with a second
+    factor), then back to `next`: the browser session's proof is renewed."""
+
+    template_name = "accounts/reauthenticate.html"
+    form_class = ReauthenticateForm
+
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "user": self.request.user}
+
+    def next_url(self) -> str:
+        return safe_next(
+            self.request,
+            self.request.POST.get("next") or self.request.GET.get("next"),
+        )
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(next=self.next_url(), **kwargs)
+
+    def form_valid(self, form):
+        session_name(self.request)  # the per-session counter needs a key
+        try:
+            result = services.reauthenticate(
+                user=self.request.user,
+                assurance=assurance_of(self.request),
+                password=form.cleaned_data.get("password"),
+                code=form.cleaned_data.get("code"),
+                client=client_of(self.request),
+            )
+        except ServiceError as error:
+            return self.refuse(form, error)
+        keep_assurance(self.request, result.assurance)
+        return redirect(self.next_url() or "accounts:security")
 
 
 class SignOutView(LogoutView):

@@ -12,13 +12,16 @@ GRACE = timedelta(days=1)
 
 class Command(BaseCommand):
     help = (
-        "Delete API sessions that ended more than a day ago, and expired rate counters."
+        "Delete API sessions that ended more than a day ago and expired rate "
+        "counters; report and delete unfinished two-factor sign-ins."
     )
 
     def handle(self, *args, **options):
         now = timezone.now()
         count = services.flush_token_sessions(ended_before=now - GRACE)
         counters = services.flush_rate_counters(now=now)
+        abandoned = services.report_abandoned_sign_ins()
         self.stdout.write(
-            f"Deleted {count} ended session(s) and {counters} expired rate counter(s)."
+            f"Deleted {count} ended session(s) and {counters} expired rate counter(s);"
+            f" reported {abandoned} unfinished two-factor sign-in(s)."
         )

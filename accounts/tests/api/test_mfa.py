@@ -26,7 +26,7 @@ from accounts.tests.helpers import (
     TOTP_CONFIRM,
     TOTP_SETUP,
     bearer_client,
-    enable_totp,
+    enable_totp_through_api,
     signed_in,
     totp_code,
 )
@@ -79,7 +79,7 @@ def test_status_needs_a_bearer_token(api_client):
 
 def test_status_after_enabling_totp_counts_the_recovery_codes(user, session):
     client, tokens = session
-    enable_totp(client, tokens)
+    enable_totp_through_api(client, tokens)
 
     body = client.get(MFA).json()
 
@@ -144,7 +144,7 @@ def test_confirming_the_first_factor_enables_totp_and_returns_ten_recovery_codes
 
 def test_recovery_codes_are_stored_as_digests_only(user, session):
     client, tokens = session
-    _, recovery_codes, _ = enable_totp(client, tokens)
+    _, recovery_codes, _ = enable_totp_through_api(client, tokens)
 
     stored = list(RecoveryCode.objects.values_list("digest", flat=True))
 
@@ -203,7 +203,7 @@ def test_a_new_setup_replaces_the_sessions_earlier_one(user, client):
 
 def test_a_used_setup_cannot_confirm_twice(user, session):
     client, tokens = session
-    secret, _, _ = enable_totp(client, tokens)
+    secret, _, _ = enable_totp_through_api(client, tokens)
 
     again = client.post(
         TOTP_CONFIRM, {"code": totp_code(secret, steps=1)}, format="json"
@@ -240,7 +240,7 @@ def test_confirm_refuses_an_email_code_field_it_does_not_know(client):
 
 def test_setup_when_totp_is_enabled_is_a_conflict(user, session):
     client, tokens = session
-    enable_totp(client, tokens)
+    enable_totp_through_api(client, tokens)
 
     response = client.post(TOTP_SETUP, format="json")
 
@@ -317,7 +317,7 @@ def test_changes_to_factors_need_a_recent_level_2_sign_in(
     user, session, settings, method, path
 ):
     client, tokens = session
-    enable_totp(client, tokens)
+    enable_totp_through_api(client, tokens)
     # A password-only session of the same account (e.g. one started before
     # the account had a factor, through the services).
     aal1 = bearer_client(
@@ -336,7 +336,7 @@ def test_changes_to_factors_need_a_recent_level_2_sign_in(
 def test_disable_after_the_window_needs_reauthentication(user, settings):
     with time_machine.travel(time.time(), tick=False) as traveller:
         client, tokens = signed_in(user)
-        enable_totp(client, tokens)
+        enable_totp_through_api(client, tokens)
         traveller.shift(settings.REAUTH_WINDOW + 1)
 
         response = client.delete(TOTP)
@@ -408,7 +408,7 @@ def test_each_recovery_code_works_once_and_its_use_is_announced(
     user, session, mailoutbox
 ):
     client, tokens = session
-    _, recovery_codes, _ = enable_totp(client, tokens)
+    _, recovery_codes, _ = enable_totp_through_api(client, tokens)
     mailoutbox.clear()
 
     first = services.verify_second_factor(user=user, code=recovery_codes[0])
@@ -424,7 +424,7 @@ def test_each_recovery_code_works_once_and_its_use_is_announced(
 
 def test_regenerating_gives_a_new_set_and_the_old_set_dies(user, session, mailoutbox):
     client, tokens = session
-    _, old_codes, _ = enable_totp(client, tokens)
+    _, old_codes, _ = enable_totp_through_api(client, tokens)
     mailoutbox.clear()
 
     response = client.post(RECOVERY_CODES, format="json")
@@ -454,7 +454,7 @@ def test_regenerating_without_a_factor_is_not_found(user, client):
 # ---------------------------------------------------------------------------
 def test_disabling_removes_totp_and_the_recovery_codes(user, session, mailoutbox):
     client, tokens = session
-    enable_totp(client, tokens)
+    enable_totp_through_api(client, tokens)
     mailoutbox.clear()
 
     response = client.delete(TOTP)
@@ -471,7 +471,7 @@ def test_disabling_removes_totp_and_the_recovery_codes(user, session, mailoutbox
 
 def test_disabling_keeps_the_recovery_codes_while_a_passkey_remains(user, session):
     client, tokens = session
-    enable_totp(client, tokens)
+    enable_totp_through_api(client, tokens)
     Authenticator.objects.create(user=user, kind=Authenticator.Kind.PASSKEY)
 
     assert client.delete(TOTP).status_code == 204
@@ -497,7 +497,7 @@ def test_the_last_factor_of_an_account_mfa_required_covers_cannot_go(
 ):
     user = UserFactory(is_staff=is_staff)
     client, tokens = signed_in(user)
-    enable_totp(client, tokens)
+    enable_totp_through_api(client, tokens)
     settings.MFA_REQUIRED = mode
 
     response = client.delete(TOTP)
@@ -513,7 +513,7 @@ def test_the_last_factor_of_an_account_mfa_required_covers_cannot_go(
 def test_a_superuser_is_covered_by_mfa_required_staff(settings):
     user = UserFactory(is_superuser=True)
     client, tokens = signed_in(user)
-    enable_totp(client, tokens)
+    enable_totp_through_api(client, tokens)
     settings.MFA_REQUIRED = "staff"
 
     assert client.delete(TOTP).status_code == 409
@@ -521,7 +521,7 @@ def test_a_superuser_is_covered_by_mfa_required_staff(settings):
 
 def test_the_factor_that_is_not_the_last_may_go_under_mfa_required(settings, user):
     client, tokens = signed_in(user)
-    enable_totp(client, tokens)
+    enable_totp_through_api(client, tokens)
     Authenticator.objects.create(user=user, kind=Authenticator.Kind.PASSKEY)
     settings.MFA_REQUIRED = "all"
 
@@ -542,7 +542,7 @@ def test_no_secret_or_code_reaches_the_logs(user, session):
     root.setLevel(logging.DEBUG)
     client, tokens = session
     try:
-        secret, recovery_codes, _ = enable_totp(client, tokens)
+        secret, recovery_codes, _ = enable_totp_through_api(client, tokens)
         regenerated = client.post(RECOVERY_CODES, format="json").json()
         services.verify_second_factor(user=user, code=regenerated["recovery_codes"][0])
         client.post(TOTP_CONFIRM, {"code": totp_code(secret)}, format="json")
