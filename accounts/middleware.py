@@ -15,6 +15,9 @@ from django.contrib import messages
 from django.contrib.auth import SESSION_KEY, logout
 from django.utils.cache import add_never_cache_headers
 
+from accounts.errors import ReauthenticationRequired
+from accounts.request_assurance import reauthenticate_redirect
+
 LAST_SEEN_KEY = "_last_seen"
 SIGNED_IN_AT_KEY = "_signed_in_at"
 # Saving the session on every request would cost a write each time; a minute of
@@ -90,3 +93,21 @@ class NoStoreMiddleware:
         ):
             add_never_cache_headers(response)
         return response
+
+
+class ReauthenticationMiddleware:
+    """Pages and the admin: a use case refused for want of a recent sign-in
+    sends the browser to reauthenticate and come back, wherever the refusal
+    came from (a form, an admin action, a bulk delete). The API maps the same
+    error to its 403 itself."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        if isinstance(exception, ReauthenticationRequired):
+            return reauthenticate_redirect(request)
+        return None

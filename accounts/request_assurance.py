@@ -2,6 +2,9 @@
 access token or its browser session, and kept in a browser session after a
 sign-in. The doors call these; the services get the resulting Assurance."""
 
+from django.http import HttpResponseRedirect
+from django.utils.http import urlencode
+
 from accounts.assurance import NONE, SESSION_KEY, Assurance
 from accounts.http import remember_device
 from accounts.tokens import SESSION_CLAIM
@@ -42,3 +45,13 @@ def remember_sign_in(request, response, user) -> None:
     sign-in proved, and the browser is marked as one the owner uses."""
     keep_assurance(request, getattr(request, "proved", None) or NONE)
     remember_device(response, user)
+
+
+# The page that asks a browser to prove a factor again (contract "New pages").
+REAUTHENTICATE_PATH = "/accounts/reauthenticate/"
+
+
+def reauthenticate_redirect(request):
+    """Send the browser to prove a factor again, then back to where it was."""
+    query = urlencode({"next": request.get_full_path()})
+    return HttpResponseRedirect(f"{REAUTHENTICATE_PATH}?{query}")

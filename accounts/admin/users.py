@@ -13,6 +13,7 @@ from accounts.admin.paging import EstimatedCountPaginator
 from accounts.errors import PermissionDenied, ServiceError
 from accounts.http import client_of
 from accounts.models import User
+from accounts.request_assurance import assurance_of
 
 # Every field of the change form that grants rights: read-only to anyone but
 # a superuser.
@@ -127,7 +128,11 @@ class UserAdmin(DjangoUserAdmin):
                 else None
             )
             services.add_user(
-                actor=request.user, user=obj, password=password, client=client
+                actor=request.user,
+                user=obj,
+                password=password,
+                client=client,
+                assurance=assurance_of(request),
             )
             return
         changes = {
@@ -140,6 +145,7 @@ class UserAdmin(DjangoUserAdmin):
                 actor=request.user,
                 user=User.objects.get(pk=obj.pk),
                 client=client,
+                assurance=assurance_of(request),
                 **changes,
             )
             obj.refresh_from_db(fields=[*changes, "email_verified", "token_generation"])
@@ -156,6 +162,7 @@ class UserAdmin(DjangoUserAdmin):
             groups=form.cleaned_data["groups"],
             permissions=form.cleaned_data["user_permissions"],
             client=client_of(request),
+            assurance=assurance_of(request),
         )
         for formset in formsets:
             self.save_formset(request, form, formset, change=change)
@@ -191,12 +198,16 @@ class UserAdmin(DjangoUserAdmin):
         return super().has_delete_permission(request, obj)
 
     def delete_model(self, request, obj):
-        services.delete_user(actor=request.user, user=obj)
+        services.delete_user(
+            actor=request.user, user=obj, assurance=assurance_of(request)
+        )
 
     def delete_queryset(self, request, queryset):
         with transaction.atomic():
             for user in queryset.order_by("pk"):
-                services.delete_user(actor=request.user, user=user)
+                services.delete_user(
+                    actor=request.user, user=user, assurance=assurance_of(request)
+                )
 
     def get_readonly_fields(self, request, obj=None):
         readonly = super().get_readonly_fields(request, obj)
@@ -265,9 +276,16 @@ class UserAdmin(DjangoUserAdmin):
     def _act(self, request, queryset, service, done: str) -> None:
         changed = unchanged = refused = 0
         client = client_of(request)
+        assurance = assurance_of(request)
+        # Before any account is touched: the refusal (a redirect to
+        # reauthenticate, see ReauthenticationMiddleware) applies to the whole
+        # action, not to each account in turn.
+        services.require_recent_auth(user=request.user, assurance=assurance)
         for user in queryset.order_by("pk"):
             try:
-                result = service(actor=request.user, user=user, client=client)
+                result = service(
+                    actor=request.user, user=user, client=client, assurance=assurance
+                )
             except PermissionDenied:
                 refused += 1
                 continue

@@ -304,6 +304,7 @@ class MeApi(APIView):
             **data,
             client=client_of(request),
             session_id=request.auth.get(tokens.SESSION_CLAIM),
+            assurance=assurance_of(request),
         )
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -378,7 +379,10 @@ class UserListApi(StaffApi):
         """Creates an account; without a password, emails a set-password link."""
         data = _data(s.StaffCreateUserSerializer, request)
         user = services.create_user(
-            actor=request.user, client=client_of(request), **data
+            actor=request.user,
+            client=client_of(request),
+            assurance=assurance_of(request),
+            **data,
         )
         return Response(
             s.StaffUserSerializer(user).data, status=status.HTTP_201_CREATED
@@ -414,7 +418,11 @@ class UserDetailApi(StaffApi):
         user = selectors.user_by_id(user_id)
         data = _data(s.StaffUpdateUserSerializer, request, partial=True)
         user = services.update_user(
-            actor=request.user, user=user, client=client_of(request), **data
+            actor=request.user,
+            user=user,
+            client=client_of(request),
+            assurance=assurance_of(request),
+            **data,
         )
         return Response(s.StaffUserSerializer(user).data)
 
@@ -425,7 +433,11 @@ class UserDetailApi(StaffApi):
     def delete(self, request, user_id):
         """Deletes an account for good, with its sessions (never one's own; staff
         accounts only by a superuser)."""
-        services.delete_user(actor=request.user, user=selectors.user_by_id(user_id))
+        services.delete_user(
+            actor=request.user,
+            user=selectors.user_by_id(user_id),
+            assurance=assurance_of(request),
+        )
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

@@ -4,6 +4,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts import emails
+from accounts.assurance import Assurance
 from accounts.client import NO_CLIENT, Client
 from accounts.errors import (
     EmailTaken,
@@ -18,6 +19,7 @@ from accounts.services.account_checks import (
 )
 from accounts.services.audit import record
 from accounts.services.current_password import check_current_password
+from accounts.services.reauthentication import require_recent_auth
 from accounts.services.revocation import revoke_all_tokens
 
 
@@ -75,12 +77,15 @@ def delete_account(
     *,
     user: User,
     password: str,
+    assurance: Assurance,
     client: Client = NO_CLIENT,
     session_id: str | None = None,
 ) -> None:
     """Soft-delete the account after the password confirms it: it is deactivated,
     every token and session dies, and to the outside it no longer exists.
-    Wrong passwords count against `session_id` (see check_current_password)."""
+    Wrong passwords count against `session_id` (see check_current_password).
+    Needs a recent sign-in (an unattended browser must not end the account)."""
+    require_recent_auth(user=user, assurance=assurance)
     check_current_password(
         user,
         password,

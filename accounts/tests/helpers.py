@@ -14,6 +14,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from django.conf import settings
 from django.contrib.messages import get_messages
+from django.test import Client
 from rest_framework.test import APIClient
 
 from accounts import assurance
@@ -105,6 +106,23 @@ def attempt_sign_in(identifier, password, *, client=None, ip=CLIENT_IP, **extra)
     )
 
 
+# Signing in through the pages -------------------------------------------------
+def browser_signed_in(user, password: str = PASSWORD, *, client=None, admin=False):
+    """A test client signed in as `user` through the pages' sign-in form (or the
+    admin's login): the session records a real, recent sign-in, as a browser's
+    does (force_login records none)."""
+    client = client or Client()
+    path = "/admin/login/" if admin else "/accounts/signin/"
+    response = client.post(path, {"username": user.username, "password": password})
+    assert response.status_code == 302, response.content
+    return client
+
+
+def stale_by(seconds_past_window: int = 1) -> float:
+    """How far to travel so that a sign-in made now is no longer recent."""
+    return settings.REAUTH_WINDOW + seconds_past_window
+
+
 # Emails ----------------------------------------------------------------------
 def find_link(message, path) -> tuple[str, str, str] | None:
     """(link, uid, token) of the first `path` link in an email's text part."""
@@ -148,6 +166,22 @@ def admin_action(client, action, *users, **extra):
         {"action": action, "_selected_action": [str(u.pk) for u in users], **extra},
         follow=True,
     )
+
+
+def change_form_data(user: User, **changes) -> dict:
+    """The admin change form of `user` as a browser posts it, with `changes`."""
+    data = {
+        "username": user.username,
+        "email": user.email,
+        "first_name": user.first_name,
+        "last_name": user.last_name,
+        "is_active": "on" if user.is_active else "",
+        "email_verified": "on" if user.email_verified else "",
+        "is_staff": "on" if user.is_staff else "",
+        "is_superuser": "on" if user.is_superuser else "",
+    }
+    data.update(changes)
+    return {key: value for key, value in data.items() if value != ""}
 
 
 def stored_fields(user) -> dict:

@@ -20,6 +20,7 @@ from accounts import selectors, services
 from accounts.errors import (
     EmailNotVerified,
     InvalidToken,
+    ReauthenticationRequired,
     ServiceError,
     SessionNotFound,
     SessionRevoked,
@@ -28,8 +29,10 @@ from accounts.errors import (
 from accounts.forms import SignInForm
 from accounts.http import client_of
 from accounts.request_assurance import (
+    assurance_of,
     browser_session_name,
     keep_assurance,
+    reauthenticate_redirect,
     remember_sign_in,
 )
 from accounts.web.display import describe_device, event_label
@@ -47,6 +50,15 @@ from accounts.web.forms import (
 # A new account was created, not authenticated: login() must be told which
 # backend loads the user on later requests.
 SIGN_IN_BACKEND = "accounts.backends.EmailOrUsernameBackend"
+
+
+class RecentSignInMixin:
+    """A page whose only purpose needs a recent sign-in: a browser whose sign-in
+    is stale is sent to reauthenticate before it fills in the form."""
+
+    def get(self, request, *args, **kwargs):
+        services.require_recent_auth(user=request.user, assurance=assurance_of(request))
+        return super().get(request, *args, **kwargs)
 
 
 class SignedInMixin(LoginRequiredMixin):
@@ -72,6 +84,8 @@ class ServiceFormMixin:
     """For form views that call a service: show its refusal on the form."""
 
     def refuse(self, form, error: ServiceError):
+        if isinstance(error, ReauthenticationRequired):
+            return reauthenticate_redirect(self.request)
         if getattr(error, "session_ended", False) or isinstance(error, SessionRevoked):
             return signed_out_for_wrong_passwords(self.request)
         if isinstance(error, Throttled):
@@ -331,7 +345,7 @@ class ResetPasswordView(LinkTokenMixin, ServiceFormMixin, FormView):
         return self.forget_link_token(redirect("accounts:signin"), self.uidb64)
 
 
-class ChangePasswordView(ServiceFormMixin, PasswordChangeView):
+class ChangePasswordView(RecentSignInMixin, ServiceFormMixin, PasswordChangeView):
     """Django's PasswordChangeView (sign-in required, CSRF, passwords kept out of
     error reports), changing the password through the service."""
 
@@ -352,6 +366,7 @@ class ChangePasswordView(ServiceFormMixin, PasswordChangeView):
                 new_password=form.cleaned_data["new_password"],
                 client=client_of(self.request),
                 session_id=session_name(self.request),
+                assurance=assurance_of(self.request),
             )
         except ServiceError as error:
             return self.refuse(form, error)
@@ -393,7 +408,7 @@ class ProfileView(ServiceFormMixin, SignedInMixin, FormView):
 
 
 @method_decorator(sensitive_post_parameters("password"), name="dispatch")
-class DeleteAccountView(ServiceFormMixin, SignedInMixin, FormView):
+class DeleteAccountView(SignedInMixin, RecentSignInMixin, ServiceFormMixin, FormView):
     template_name = "accounts/delete_account.html"
     form_class = DeleteAccountForm
 
@@ -404,6 +419,7 @@ class DeleteAccountView(ServiceFormMixin, SignedInMixin, FormView):
                 password=form.cleaned_data["password"],
                 client=client_of(self.request),
                 session_id=session_name(self.request),
+                assurance=assurance_of(self.request),
             )
         except ServiceError as error:
             return self.refuse(form, error)

@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from accounts.models import AuthEvent, User
 from accounts.tests.factories import UserFactory
-from accounts.tests.helpers import ADMIN_EVENTS, ADMIN_USERS
+from accounts.tests.helpers import ADMIN_EVENTS, ADMIN_USERS, change_form_data
 
 pytestmark = pytest.mark.django_db
 
@@ -16,21 +16,6 @@ NEW_PASSWORD = "a fresh and long passphrase"
 
 def listed_usernames(response) -> set[str]:
     return {user.username for user in response.context["cl"].result_list}
-
-
-def change_form_data(user: User, **changes) -> dict:
-    data = {
-        "username": user.username,
-        "email": user.email,
-        "first_name": user.first_name,
-        "last_name": user.last_name,
-        "is_active": "on" if user.is_active else "",
-        "email_verified": "on" if user.email_verified else "",
-        "is_staff": "on" if user.is_staff else "",
-        "is_superuser": "on" if user.is_superuser else "",
-    }
-    data.update(changes)
-    return {key: value for key, value in data.items() if value != ""}
 
 
 # ---------------------------------------------------------------------------
@@ -332,6 +317,7 @@ def test_editing_a_name_in_the_admin_leaves_tokens_working(
 def test_auth_event_changelist_shows_events_without_an_add_button(
     superuser_client, user
 ):
+    AuthEvent.objects.exclude(user=user).delete()  # the fixture's own sign-in
     AuthEvent.objects.create(user=user, type=AuthEvent.Type.SIGNIN_SUCCEEDED)
 
     response = superuser_client.get(ADMIN_EVENTS)
@@ -343,12 +329,14 @@ def test_auth_event_changelist_shows_events_without_an_add_button(
 
 
 def test_auth_event_add_page_is_forbidden(superuser_client):
+    before = AuthEvent.objects.count()
+
     response = superuser_client.post(
         f"{ADMIN_EVENTS}add/", {"type": AuthEvent.Type.SIGNUP, "detail": "{}"}
     )
 
     assert response.status_code == 403
-    assert AuthEvent.objects.count() == 0
+    assert AuthEvent.objects.count() == before
 
 
 def test_auth_event_cannot_be_edited(superuser_client, user):
