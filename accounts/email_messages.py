@@ -19,7 +19,12 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
 from accounts.models import User
-from accounts.tokens import email_verification_token, password_reset_token
+from accounts.tokens import (
+    email_change_cancel_token,
+    email_change_confirm_token,
+    email_verification_token,
+    password_reset_token,
+)
 
 NOTIFICATIONS = (
     "welcome",
@@ -28,6 +33,9 @@ NOTIFICATIONS = (
     "set_password",
     "password_changed",
     "email_changed",
+    "email_change_confirm",
+    "email_change_requested",
+    "email_change_cancelled",
 )
 RESET_LINK = ("password_reset", "set_password")
 
@@ -42,6 +50,39 @@ def verification_link(user: User) -> str:
     return _link(
         user, email_verification_token, "accounts:verify_email", "verify-email"
     )
+
+
+def email_change_confirm_link(user: User) -> str:
+    token = email_change_confirm_token.make_token(user)
+    if settings.FRONTEND_URL:
+        return f"{settings.FRONTEND_URL}/confirm-email/{token}"
+    return settings.SITE_URL + reverse("accounts:confirm_email_change", args=[token])
+
+
+def email_change_cancel_link(user: User) -> str:
+    # Always the service's own page: the old mailbox's owner may use no app.
+    token = email_change_cancel_token.make_token(user)
+    return settings.SITE_URL + reverse("accounts:cancel_email_change", args=[token])
+
+
+def _email_change_message(notification: str, user: User, extra: dict):
+    """(template, recipient, link, context) of an email-change message, or None
+    when the change it was queued for is no longer the pending one."""
+    if user.live_pending_email is None or extra.get("change") != (
+        user.pending_email_requested_at.isoformat()
+    ):
+        return None
+    context = {"new_email": user.pending_email}
+    if notification == "email_change_requested":
+        cancellable = user.pending_email_aal < 2
+        context["cancellable"] = cancellable
+        context["security_url"] = settings.SITE_URL + reverse("accounts:security")
+        link = email_change_cancel_link(user) if cancellable else None
+        return notification, user.email, link, context
+    taken = User.objects.live().exclude(pk=user.pk).with_email(user.pending_email)
+    if taken.exists():
+        return "email_change_taken", user.pending_email, None, context
+    return notification, user.pending_email, email_change_confirm_link(user), context
 
 
 def _link(
@@ -77,7 +118,14 @@ def build(
     user = User.objects.filter(pk=user_id).first()
     if user is None:
         return None
-    link = _link_for(notification, user)
+    template, to, link, more = notification, extra.get("to"), None, {}
+    if notification in ("email_change_confirm", "email_change_requested"):
+        parts = _email_change_message(notification, user, extra)
+        if parts is None:
+            return None
+        template, to, link, more = parts
+    else:
+        link = _link_for(notification, user)
     if link and not user.is_usable:
         return None
     context = {
@@ -87,17 +135,20 @@ def build(
         "expiry_hours": max(1, settings.PASSWORD_RESET_TIMEOUT // 3600),
         "verification_required": settings.EMAIL_VERIFICATION == "mandatory",
         "link": link,
+        "expiry_hours_email_change": max(1, settings.EMAIL_CHANGE_TIMEOUT // 3600),
         **extra,
+        **more,
+        "to": to or user.email,
     }
     if extra.get("changed_at"):
         context["changed_at"] = datetime.fromisoformat(extra["changed_at"])
-    prefix = f"emails/{notification}"
+    prefix = f"emails/{template}"
     # One line: a newline in a subject would be a header-injection attempt.
     subject = " ".join(render_to_string(f"{prefix}_subject.txt", context).split())
     message = EmailMultiAlternatives(
         subject=subject,
         body=render_to_string(f"{prefix}_body.txt", context),
-        to=[extra.get("to") or user.email],
+        to=[context["to"]],
     )
     message.attach_alternative(
         render_to_string(f"{prefix}_body.html", context), "text/html"

@@ -1,18 +1,20 @@
 """Accounts in the admin: every change goes through the services, under the
 same authority rule (services.may_manage) as the API's staff endpoints."""
 
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.db import transaction
 from django.http import Http404
 from django.shortcuts import redirect
+from django.template.response import TemplateResponse
 
 from accounts import services
 from accounts.admin.paging import EstimatedCountPaginator
-from accounts.errors import PermissionDenied, ServiceError
+from accounts.errors import PermissionDenied, ReauthenticationRequired, ServiceError
 from accounts.http import client_of
-from accounts.models import User
+from accounts.models import EMAIL_MAX_LENGTH, User
 from accounts.request_assurance import assurance_of
 
 # Every field of the change form that grants rights: read-only to anyone but
@@ -34,6 +36,20 @@ class UserEditForm(UserChangeForm):
     class Meta(UserChangeForm.Meta):
         model = User
         fields = "__all__"
+
+
+class ReplaceAddressForm(forms.Form):
+    email = forms.EmailField(label="New address", max_length=EMAIL_MAX_LENGTH)
+    reason = forms.CharField(
+        label="Reason", widget=forms.Textarea(attrs={"rows": 3}), max_length=1000
+    )
+
+    def add_service_error(self, error: ServiceError) -> None:
+        for field, items in (
+            error.errors or {None: [(error.message, error.code)]}
+        ).items():
+            for message, _code in items:
+                self.add_error(field if field in self.fields else None, message)
 
 
 class DeletedFilter(admin.SimpleListFilter):
@@ -69,6 +85,7 @@ class UserAdmin(DjangoUserAdmin):
     ordering = ("-date_joined",)
     readonly_fields = (
         "id",
+        "pending_email",
         "date_joined",
         "last_login",
         "deleted_at",
@@ -87,9 +104,13 @@ class UserAdmin(DjangoUserAdmin):
         "revoke_tokens",
         "mark_email_verified",
         "restore",
+        "replace_address",
     ]
     fieldsets = (
-        (None, {"fields": ("id", "username", "email", "password_status")}),
+        (
+            None,
+            {"fields": ("id", "username", "email", "pending_email", "password_status")},
+        ),
         ("Personal info", {"fields": ("first_name", "last_name")}),
         ("Status", {"fields": ("is_active", "email_verified", "deleted_at", "tier")}),
         (
@@ -272,6 +293,58 @@ class UserAdmin(DjangoUserAdmin):
     )
     def restore(self, request, queryset):
         self._act(request, queryset, services.restore_user, "restored")
+
+    def has_replace_address_permission(self, request):
+        return services.may_replace_email(request.user)
+
+    @admin.action(
+        description="Replace the address at once (superusers; give a reason)",
+        permissions=["replace_address"],
+    )
+    def replace_address(self, request, queryset):
+        """For an owner who lost the old mailbox: asks for the new address and a
+        reason on a page of its own, then switches (replace_email)."""
+        if queryset.count() != 1:
+            self.message_user(
+                request,
+                "Select exactly one account to replace its address.",
+                messages.ERROR,
+            )
+            return None
+        account = queryset.get()
+        form = ReplaceAddressForm(request.POST if "apply" in request.POST else None)
+        if form.is_valid():
+            try:
+                services.replace_email(
+                    actor=request.user,
+                    user=account,
+                    client=client_of(request),
+                    assurance=assurance_of(request),
+                    **form.cleaned_data,
+                )
+            except ReauthenticationRequired:
+                raise
+            except ServiceError as error:
+                form.add_service_error(error)
+            else:
+                self.message_user(
+                    request,
+                    f"{account}: address replaced; every session ended and a "
+                    "verification link sent to the new address.",
+                    messages.SUCCESS,
+                )
+                return None
+        return TemplateResponse(
+            request,
+            "admin/accounts/user/replace_address.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": "Replace the address",
+                "opts": self.model._meta,
+                "account": account,
+                "form": form,
+            },
+        )
 
     def _act(self, request, queryset, service, done: str) -> None:
         changed = unchanged = refused = 0

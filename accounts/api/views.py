@@ -285,10 +285,15 @@ class MeApi(APIView):
         responses={200: s.MeSerializer, 400: ERRORS_400, 401: ERROR_401},
     )
     def patch(self, request):
-        """Takes any of username, email, first_name, last_name; returns the account."""
+        """Takes any of username, email, first_name, last_name; returns the account.
+        A new email only becomes `pending_email` until the new address confirms
+        it (needs a recent sign-in)."""
         data = _data(s.UpdateProfileSerializer, request, partial=True)
         user = services.update_profile(
-            user=request.user, client=client_of(request), **data
+            user=request.user,
+            client=client_of(request),
+            assurance=assurance_of(request),
+            **data,
         )
         return Response(s.MeSerializer(user).data)
 
@@ -306,6 +311,41 @@ class MeApi(APIView):
             session_id=request.auth.get(tokens.SESSION_CLAIM),
             assurance=assurance_of(request),
         )
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class ConfirmEmailChangeApi(PublicApi):
+    @extend_schema(
+        request=s.EmailChangeTokenSerializer,
+        responses={200: s.MeSerializer, 400: ERRORS_400},
+    )
+    def post(self, request):
+        """Takes the token of a confirmation link; switches the account to its
+        pending address, verified, and signs every session out."""
+        user = services.confirm_email_change(
+            **_data(s.EmailChangeTokenSerializer, request), client=client_of(request)
+        )
+        return Response(s.MeSerializer(user).data)
+
+
+class CancelEmailChangeApi(PublicApi):
+    @extend_schema(
+        request=s.EmailChangeTokenSerializer,
+        responses={200: s.DetailSerializer, 400: ERRORS_400},
+    )
+    def post(self, request):
+        """Takes the token of a cancel link; withdraws the pending address change."""
+        services.cancel_email_change(
+            **_data(s.EmailChangeTokenSerializer, request), client=client_of(request)
+        )
+        return Response({"detail": "The email change was cancelled."})
+
+
+class PendingEmailApi(APIView):
+    @extend_schema(request=None, responses={204: None, 401: ERROR_401})
+    def delete(self, request):
+        """Withdraws the caller's pending address change, if any."""
+        services.withdraw_email_change(user=request.user, client=client_of(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

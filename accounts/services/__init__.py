@@ -15,9 +15,18 @@ from accounts.services.authority import (
     may_delete,
     may_grant_rights,
     may_manage,
+    may_replace_email,
     require_may_delete,
     require_may_grant_rights,
     require_may_manage,
+)
+from accounts.services.email_change import (
+    cancel_email_change,
+    check_email_change_link,
+    confirm_email_change,
+    replace_email,
+    request_email_change,
+    withdraw_email_change,
 )
 from accounts.services.housekeeping import (
     HOUSEKEEPING_BATCH,
@@ -92,6 +101,12 @@ from accounts.services.verification import (
 )
 
 __all__ = [
+    "cancel_email_change",
+    "check_email_change_link",
+    "confirm_email_change",
+    "replace_email",
+    "request_email_change",
+    "withdraw_email_change",
     "mfa_methods",
     "verify_second_factor",
     "require_recent_auth",
@@ -129,6 +144,7 @@ __all__ = [
     "may_delete",
     "may_grant_rights",
     "may_manage",
+    "may_replace_email",
     "may_sign_in_unverified",
     "prune_auth_events",
     "purge_deleted_users",

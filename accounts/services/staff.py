@@ -6,7 +6,7 @@ from django.db import transaction
 from accounts import emails
 from accounts.assurance import Assurance
 from accounts.client import NO_CLIENT, Client
-from accounts.errors import ValidationFailed
+from accounts.errors import FieldError, ValidationFailed
 from accounts.models import AuthEvent, User
 from accounts.services.account_checks import (
     PROFILE_FIELDS,
@@ -20,6 +20,7 @@ from accounts.services.authority import (
     require_may_grant_rights,
     require_may_manage,
 )
+from accounts.services.email_change import replace_email
 from accounts.services.profile import update_profile
 from accounts.services.reauthentication import require_recent_auth
 from accounts.services.revocation import revoke_all_tokens
@@ -87,14 +88,35 @@ def update_user(
     user: User,
     assurance: Assurance,
     client: Client = NO_CLIENT,
+    force_email: bool = False,
+    reason: str | None = None,
     **changes,
 ) -> User:
     """Change an account as staff, within the authority rule. Only superusers
     grant or remove staff and superuser rights (audited); deactivating an
-    account revokes all of its tokens."""
+    account revokes all of its tokens. A new email address becomes a pending
+    change its mailbox confirms, unless a superuser forces the switch
+    (`force_email`, with a `reason`: see replace_email)."""
     require_may_manage(actor, user)
     _check_privileges(actor, changes)
     _require_recent_staff_sign_in(actor, assurance)
+    if force_email:
+        if "email" not in changes:
+            raise FieldError(
+                "Give the new address to force.", code="required", field="email"
+            )
+        replace_email(
+            actor=actor,
+            user=user,
+            email=changes.pop("email"),
+            reason=reason or "",
+            assurance=assurance,
+            client=client,
+        )
+    elif reason is not None:
+        raise FieldError(
+            "A reason is given only with force_email.", code="invalid", field="reason"
+        )
     flags = {
         name: changes.pop(name)
         for name in STAFF_FIELDS
@@ -108,7 +130,9 @@ def update_user(
     ]
     with transaction.atomic():
         if changes:
-            update_profile(user=user, client=client, **changes)
+            update_profile(
+                user=user, client=client, assurance=assurance, actor=actor, **changes
+            )
         if flags:
             for name, value in flags.items():
                 setattr(user, name, value)

@@ -27,6 +27,12 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 # (its auth_time is this module's import: not "recent" in a long run).
 PROVED = assurance.Assurance.proved(assurance.PASSWORD)
 
+
+def fresh_proof() -> assurance.Assurance:
+    """A password sign-in made just now: recent, for services called directly."""
+    return assurance.Assurance.proved(assurance.PASSWORD)
+
+
 # JSON API ------------------------------------------------------------------
 SIGNUP = "/api/v1/auth/signup"
 SIGNIN = "/api/v1/auth/signin"
@@ -40,6 +46,9 @@ CHANGE = "/api/v1/auth/change-password"
 VERIFY = "/api/v1/auth/verify-email"
 RESEND = "/api/v1/auth/verify-email/resend"
 ME = "/api/v1/users/me"
+CONFIRM_EMAIL = "/api/v1/users/me/email/confirm"
+CANCEL_EMAIL = "/api/v1/users/me/email/cancel"
+PENDING_EMAIL = "/api/v1/users/me/email/pending"
 USERS = "/api/v1/users"
 HEALTH = "/api/v1/health"
 READY = "/api/v1/health/ready"
@@ -136,6 +145,18 @@ def emailed_link(message, path) -> tuple[str, str, str]:
     parts = find_link(message, path)
     assert parts, message.body
     return parts
+
+
+def email_change_token(mailoutbox, purpose: str, to: str | None = None) -> str:
+    """The token of the last emailed email-change link ("confirm" or "cancel"),
+    in a message to `to` if given."""
+    for message in reversed(mailoutbox):
+        if to is not None and message.to != [to]:
+            continue
+        match = re.search(rf"/accounts/email/{purpose}/([^/\s]+)/", message.body)
+        if match:
+            return match.group(1)
+    raise AssertionError(f"no {purpose} link in {[m.body for m in mailoutbox]}")
 
 
 def emailed_path(message) -> str:

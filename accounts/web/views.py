@@ -388,23 +388,158 @@ class ProfileView(ServiceFormMixin, SignedInMixin, FormView):
         user = self.request.user
         return {name: getattr(user, name) for name in services.PROFILE_FIELDS}
 
+    def get_context_data(self, **kwargs):
+        pending = self.request.user.live_pending_email
+        return super().get_context_data(pending_email=pending, **kwargs)
+
     def form_valid(self, form):
         user = self.request.user
-        old_email = user.email
+        requested_at = user.pending_email_requested_at
         try:
             services.update_profile(
-                user=user, client=client_of(self.request), **form.changes()
+                user=user,
+                client=client_of(self.request),
+                assurance=assurance_of(self.request),
+                **form.changes(),
             )
         except ServiceError as error:
             return self.refuse(form, error)
-        if user.email != old_email:
+        if user.pending_email_requested_at != requested_at:
             messages.success(
                 self.request,
-                f"Profile saved. We sent a link to {user.email} to verify it.",
+                f"Profile saved. We sent a link to {user.pending_email}: your "
+                "address changes when you open it.",
             )
         else:
             messages.success(self.request, "Profile saved.")
         return redirect("accounts:profile")
+
+
+class WithdrawEmailChangeView(SignedInMixin, View):
+    http_method_names = ["post"]
+
+    def post(self, request):
+        services.withdraw_email_change(user=request.user, client=client_of(request))
+        messages.success(request, "The email change was withdrawn.")
+        return redirect("accounts:profile")
+
+
+@method_decorator(never_cache, name="dispatch")
+class EmailChangeLinkView(TemplateView):
+    """The pages the email-change links open: opening shows a button, the POST
+    acts (mail scanners follow links with GET). As on the reset page, the token
+    leaves the URL first, kept in a short-lived signed cookie for this page's
+    path only (token leakage through Referer, history and logs)."""
+
+    purpose: str  # "confirm" or "cancel"
+    url_name: str
+    placeholder = "open"  # never a token: tokens contain a dot
+
+    @property
+    def cookie_name(self) -> str:
+        return f"email_{self.purpose}_token"
+
+    def cookie_path(self) -> str:
+        return reverse(self.url_name, args=[self.placeholder])[
+            : -len(self.placeholder) - 1
+        ]
+
+    def get(self, request, token):
+        if token != self.placeholder:
+            return self.stash(token)
+        try:
+            services.check_email_change_link(
+                token=self.stashed_token(), purpose=self.purpose
+            )
+        except InvalidToken:
+            return self.invalid_link()
+        return self.render_to_response({"validlink": True})
+
+    def post(self, request, token):
+        if token == self.placeholder:
+            token = self.stashed_token()
+        try:
+            response = self.act(token)
+        except InvalidToken:
+            return self.invalid_link()
+        except Throttled as error:
+            return too_many_requests(request, error, link=True)
+        except ServiceError as error:
+            return self.render_to_response({"validlink": True, "error": error.message})
+        response.delete_cookie(self.cookie_name, path=self.cookie_path())
+        return response
+
+    def act(self, token: str):
+        raise NotImplementedError
+
+    def stash(self, token: str):
+        try:
+            services.check_email_change_link(token=token, purpose=self.purpose)
+        except InvalidToken:
+            return self.invalid_link()
+        response = redirect(self.url_name, self.placeholder)
+        response.set_signed_cookie(
+            self.cookie_name,
+            token,
+            salt=self.cookie_name,
+            max_age=settings.EMAIL_CHANGE_TIMEOUT,
+            path=self.cookie_path(),
+            secure=settings.SESSION_COOKIE_SECURE,
+            httponly=True,
+            samesite="Lax",
+        )
+        return response
+
+    def stashed_token(self) -> str:
+        return self.request.get_signed_cookie(
+            self.cookie_name,
+            default="",
+            salt=self.cookie_name,
+            max_age=settings.EMAIL_CHANGE_TIMEOUT,
+        )
+
+    def invalid_link(self):
+        return self.render_to_response({"validlink": False})
+
+
+class ConfirmEmailChangeView(EmailChangeLinkView):
+    template_name = "accounts/confirm_email_change.html"
+    purpose = "confirm"
+    url_name = "accounts:confirm_email_change"
+
+    def act(self, token):
+        # Read before the switch: afterwards this browser's session no longer
+        # matches the account (every session was signed out).
+        signed_in_as = self.request.user.pk
+        user = services.confirm_email_change(
+            token=token, client=client_of(self.request)
+        )
+        # The browser that confirmed while signed in as the owner proved both
+        # the session and the new mailbox: it stays signed in.
+        if signed_in_as == user.pk:
+            update_session_auth_hash(self.request, user)
+            messages.success(self.request, f"Your email address is now {user.email}.")
+            return redirect("accounts:profile")
+        messages.success(
+            self.request,
+            f"Your email address is now {user.email}. Sign in again to continue.",
+        )
+        return redirect("accounts:signin")
+
+
+class CancelEmailChangeView(EmailChangeLinkView):
+    template_name = "accounts/cancel_email_change.html"
+    purpose = "cancel"
+    url_name = "accounts:cancel_email_change"
+
+    def act(self, token):
+        services.cancel_email_change(token=token, client=client_of(self.request))
+        messages.success(
+            self.request,
+            "The email change was cancelled. If you did not ask for it, change "
+            "your password.",
+        )
+        return redirect("home")
 
 
 @method_decorator(sensitive_post_parameters("password"), name="dispatch")

@@ -237,7 +237,7 @@ def test_change_page_saves_edited_fields(superuser_client, user):
     assert user.email_verified is False
 
 
-def test_changing_the_email_unverifies_it_and_writes_to_both_addresses(
+def test_changing_the_email_starts_a_pending_change_written_to_both_addresses(
     superuser_client, user, mailoutbox
 ):
     old = user.email
@@ -249,15 +249,18 @@ def test_changing_the_email_unverifies_it_and_writes_to_both_addresses(
     )
 
     user.refresh_from_db()
-    assert user.email == "new@example.com"
-    assert user.email_verified is False
+    assert user.email == old
+    assert user.email_verified is True
+    assert user.pending_email == "new@example.com"
     assert sorted(m.to[0] for m in mailoutbox) == sorted([old, "new@example.com"])
     assert AuthEvent.objects.filter(
-        user=user, type=AuthEvent.Type.EMAIL_CHANGED
+        user=user, type=AuthEvent.Type.EMAIL_CHANGE_REQUESTED
     ).exists()
 
 
-def test_staff_may_vouch_for_a_new_address_by_ticking_verified(superuser_client):
+def test_ticking_verified_with_a_new_address_vouches_for_the_current_one_only(
+    superuser_client,
+):
     user = UserFactory(email_verified=False)
 
     superuser_client.post(
@@ -265,9 +268,10 @@ def test_staff_may_vouch_for_a_new_address_by_ticking_verified(superuser_client)
         change_form_data(user, email="new@example.com", email_verified="on"),
     )
 
-    user.refresh_from_db()
-    assert user.email == "new@example.com"
-    assert user.email_verified is True
+    fresh = User.objects.get(pk=user.pk)
+    assert fresh.email == user.email
+    assert fresh.email_verified is True
+    assert fresh.pending_email == "new@example.com"
 
 
 def test_change_page_refuses_a_username_taken_in_another_case(superuser_client, user):
