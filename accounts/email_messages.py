@@ -24,6 +24,8 @@ from accounts.models import FactorReset, PendingStep, User
 from accounts.tokens import (
     FACTOR_RESET_ACCEPT,
     FACTOR_RESET_CANCEL,
+    email_change_cancel_token,
+    email_change_confirm_token,
     email_verification_token,
     factor_reset_token,
     password_reset_token,
@@ -46,6 +48,9 @@ NOTIFICATIONS = (
     "recovery_codes_regenerated",
     "recovery_code_used",
     "second_factor_failed",
+    "email_change_confirm",
+    "email_change_requested",
+    "email_change_cancelled",
 )
 # The emails whose link names a factor reset, and what the link does.
 FACTOR_RESET_LINKS = {
@@ -65,6 +70,39 @@ def verification_link(user: User) -> str:
     return _link(
         user, email_verification_token, "accounts:verify_email", "verify-email"
     )
+
+
+def email_change_confirm_link(user: User) -> str:
+    token = email_change_confirm_token.make_token(user)
+    if settings.FRONTEND_URL:
+        return f"{settings.FRONTEND_URL}/confirm-email/{token}"
+    return settings.SITE_URL + reverse("accounts:confirm_email_change", args=[token])
+
+
+def email_change_cancel_link(user: User) -> str:
+    # Always the service's own page: the old mailbox's owner may use no app.
+    token = email_change_cancel_token.make_token(user)
+    return settings.SITE_URL + reverse("accounts:cancel_email_change", args=[token])
+
+
+def _email_change_message(notification: str, user: User, extra: dict):
+    """(template, recipient, link, context) of an email-change message, or None
+    when the change it was queued for is no longer the pending one."""
+    if user.live_pending_email is None or extra.get("change") != (
+        user.pending_email_requested_at.isoformat()
+    ):
+        return None
+    context = {"new_email": user.pending_email}
+    if notification == "email_change_requested":
+        cancellable = user.pending_email_aal < 2
+        context["cancellable"] = cancellable
+        context["security_url"] = settings.SITE_URL + reverse("accounts:security")
+        link = email_change_cancel_link(user) if cancellable else None
+        return notification, user.email, link, context
+    taken = User.objects.live().exclude(pk=user.pk).with_email(user.pending_email)
+    if taken.exists():
+        return "email_change_taken", user.pending_email, None, context
+    return notification, user.pending_email, email_change_confirm_link(user), context
 
 
 def _link(
@@ -143,7 +181,14 @@ def build(
     user = User.objects.filter(pk=user_id).first()
     if user is None:
         return None
-    link = _link_for(notification, user)
+    template, to, link, more = notification, extra.get("to"), None, {}
+    if notification in ("email_change_confirm", "email_change_requested"):
+        parts = _email_change_message(notification, user, extra)
+        if parts is None:
+            return None
+        template, to, link, more = parts
+    else:
+        link = _link_for(notification, user)
     if link and not user.is_usable:
         return None
     code = reset = None
@@ -167,18 +212,24 @@ def build(
         "reset": reset,
         "reset_link_hours": 24,
         "reset_delay_hours": max(1, settings.MFA_RESET_DELAY // 3600),
+        "expiry_hours_email_change": max(1, settings.EMAIL_CHANGE_TIMEOUT // 3600),
         **extra,
+        **more,
+        "to": to or user.email,
     }
     for moment in ("changed_at", "attempted_at"):
         if extra.get(moment):
             context[moment] = datetime.fromisoformat(extra[moment])
     prefix = f"emails/{notification}"
+    if extra.get("changed_at"):
+        context["changed_at"] = datetime.fromisoformat(extra["changed_at"])
+    prefix = f"emails/{template}"
     # One line: a newline in a subject would be a header-injection attempt.
     subject = " ".join(render_to_string(f"{prefix}_subject.txt", context).split())
     message = EmailMultiAlternatives(
         subject=subject,
         body=render_to_string(f"{prefix}_body.txt", context),
-        to=[extra.get("to") or user.email],
+        to=[context["to"]],
     )
     message.attach_alternative(
         render_to_string(f"{prefix}_body.html", context), "text/html"

@@ -88,6 +88,29 @@ def send_second_factor_failed(
     )
 
 
+def send_email_change_confirmation(user: User) -> None:
+    """To the pending address: its confirmation link, or, when another account
+    already has that address, a notice saying so (the worker decides, so the
+    request answers the same either way)."""
+    _send("email_change_confirm", user, change=_change_of(user))
+
+
+def send_email_change_requested(user: User) -> None:
+    """To the current address: a change was asked for, with a cancel link
+    unless it was asked for with a second factor."""
+    _send("email_change_requested", user, change=_change_of(user))
+
+
+def send_email_change_cancelled(user: User, *, pending_email: str) -> None:
+    _send("email_change_cancelled", user, new_email=pending_email, changed_at=_now())
+
+
+def _change_of(user: User) -> str:
+    # Names the pending change: a message queued for a change that has since
+    # been replaced, cancelled or confirmed is not sent.
+    return user.pending_email_requested_at.isoformat()
+
+
 def _now() -> str:
     # The time of the change, not of delivery (a retried message may go out later).
     return timezone.now().isoformat()

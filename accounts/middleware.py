@@ -17,7 +17,8 @@ from django.shortcuts import redirect
 from django.utils.cache import add_never_cache_headers
 
 from accounts import services
-from accounts.request_assurance import assurance_of
+from accounts.errors import ReauthenticationRequired
+from accounts.request_assurance import assurance_of, reauthenticate_redirect
 
 LAST_SEEN_KEY = "_last_seen"
 SIGNED_IN_AT_KEY = "_signed_in_at"
@@ -141,3 +142,21 @@ class NoStoreMiddleware:
         ):
             add_never_cache_headers(response)
         return response
+
+
+class ReauthenticationMiddleware:
+    """Pages and the admin: a use case refused for want of a recent sign-in
+    sends the browser to reauthenticate and come back, wherever the refusal
+    came from (a form, an admin action, a bulk delete). The API maps the same
+    error to its 403 itself."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        if isinstance(exception, ReauthenticationRequired):
+            return reauthenticate_redirect(request)
+        return None

@@ -4,6 +4,7 @@ sign-in. The doors call these; the services get the resulting Assurance."""
 
 from urllib.parse import urlencode
 
+from django.http import HttpResponseRedirect
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -74,3 +75,14 @@ def safe_next(request, next_url: str | None) -> str:
     ):
         return next_url
     return ""
+
+
+# The page that asks a browser to prove a factor again (contract "New pages").
+REAUTHENTICATE_PATH = "/accounts/reauthenticate/"
+
+
+def reauthenticate_redirect(request, next_path: str | None = None):
+    """Send the browser to prove a factor again, then back to `next_path` (a
+    path of ours; by default the page it was on)."""
+    query = urlencode({"next": next_path or request.get_full_path()})
+    return HttpResponseRedirect(f"{REAUTHENTICATE_PATH}?{query}")

@@ -1,18 +1,22 @@
 """JWT access and refresh tokens, and the one-time link tokens (password
-reset, email verification, factor reset). The keys that sign the JWTs live in
-accounts.signing_keys.
+reset, email verification, factor reset, email change). The keys that sign the
+JWTs live in accounts.signing_keys.
 
 Every JWT carries `gen`, the user's token_generation when it was issued: bumping
 the user's counter revokes every earlier token at once (architecture.md). Refresh
 tokens and the access tokens minted with them also carry `sid`, their session.
 """
 
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth import tokens as django_tokens
 from django.core import signing
+from django.utils.crypto import constant_time_compare, salted_hmac
+from django.utils.encoding import force_bytes, force_str
+from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
 from rest_framework_simplejwt import tokens as simplejwt_tokens
 
 from accounts.assurance import Assurance
@@ -174,3 +178,69 @@ def read_factor_reset_token(token) -> tuple[str | None, str | None]:
         return str(data["reset"]), str(data["do"])
     except (signing.BadSignature, TypeError, KeyError, ValueError):
         return None, None
+
+
+class EmailChangeTokenGenerator:
+    """The confirm and cancel tokens of a pending address change: a keyed hash,
+    made like Django's reset tokens but each purpose with its own salt, so a
+    cancel token never confirms (nor the reverse).
+
+    Nothing is stored: the token hashes the state it stands for, so it dies
+    when that state changes: the pending address, the moment of the request
+    (a replaced change has new tokens), the level it was asked at, the
+    account's token_generation (revocations void outstanding links), and the
+    second factors the account had when asking (removing one voids them).
+    Confirming or cancelling clears the change, which voids both.
+    The account's id travels with the hash as `<uidb64>.<hash>`.
+    """
+
+    def __init__(self, purpose: str):
+        self.key_salt = f"accounts.tokens.EmailChangeTokenGenerator.{purpose}"
+
+    def make_token(self, user) -> str:
+        uid = urlsafe_base64_encode(force_bytes(user.pk))
+        return f"{uid}.{self._hash(user, settings.SECRET_KEY)}"
+
+    def check_token(self, user, token: str) -> bool:
+        if not user.pending_email or user.pending_email_requested_at is None:
+            return False
+        given = token.partition(".")[2]
+        # The old keys too, so rotating SECRET_KEY does not break links in flight.
+        return any(
+            constant_time_compare(self._hash(user, secret), given)
+            for secret in [settings.SECRET_KEY, *settings.SECRET_KEY_FALLBACKS]
+        )
+
+    @staticmethod
+    def user_id(token: str) -> uuid.UUID | None:
+        """The account a token names, or None for anything malformed."""
+        uid, dot, _ = token.partition(".") if isinstance(token, str) else ("", "", "")
+        try:
+            return uuid.UUID(force_str(urlsafe_base64_decode(uid))) if dot else None
+        except (TypeError, ValueError, OverflowError, UnicodeDecodeError):
+            return None
+
+    def _hash(self, user, secret) -> str:
+        factors = sorted(
+            str(pk)
+            for pk in user.authenticators.filter(
+                created_at__lte=user.pending_email_requested_at
+            ).values_list("pk", flat=True)
+        )
+        state = "|".join(
+            [
+                str(user.pk),
+                user.pending_email,
+                user.pending_email_requested_at.isoformat(),
+                str(user.pending_email_aal),
+                str(user.token_generation),
+                ",".join(factors),
+            ]
+        )
+        return salted_hmac(
+            self.key_salt, state, secret=secret, algorithm="sha256"
+        ).hexdigest()
+
+
+email_change_confirm_token = EmailChangeTokenGenerator("confirm")
+email_change_cancel_token = EmailChangeTokenGenerator("cancel")

@@ -8,6 +8,7 @@ from django.db import transaction
 
 from accounts import services
 from accounts.http import client_of
+from accounts.request_assurance import assurance_of
 
 if admin.site.is_registered(Group):
     admin.site.unregister(Group)
@@ -39,6 +40,7 @@ class AuditedGroupAdmin(GroupAdmin):
             group=obj,
             permissions=form.cleaned_data["permissions"],
             client=client_of(request),
+            assurance=assurance_of(request),
         )
 
     def save_related(self, request, form, formsets, change):
@@ -47,7 +49,12 @@ class AuditedGroupAdmin(GroupAdmin):
             self.save_formset(request, form, formset, change=change)
 
     def delete_model(self, request, obj):
-        services.delete_group(actor=request.user, group=obj, client=client_of(request))
+        services.delete_group(
+            actor=request.user,
+            group=obj,
+            client=client_of(request),
+            assurance=assurance_of(request),
+        )
 
     def delete_queryset(self, request, queryset):
         with transaction.atomic():

@@ -10,13 +10,12 @@ from django.db import transaction
 from django.http import Http404
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
-from django.utils.http import urlencode
 
 from accounts import services
 from accounts.admin.paging import EstimatedCountPaginator
 from accounts.errors import PermissionDenied, ReauthenticationRequired, ServiceError
 from accounts.http import client_of
-from accounts.models import User
+from accounts.models import EMAIL_MAX_LENGTH, User
 from accounts.request_assurance import assurance_of
 
 # Every field of the change form that grants rights: read-only to anyone but
@@ -48,6 +47,20 @@ class FactorResetForm(forms.Form):
         help_text="Why the owner needs it and how you checked who asked: it is "
         "recorded and quoted in the email to the owner.",
     )
+
+
+class ReplaceAddressForm(forms.Form):
+    email = forms.EmailField(label="New address", max_length=EMAIL_MAX_LENGTH)
+    reason = forms.CharField(
+        label="Reason", widget=forms.Textarea(attrs={"rows": 3}), max_length=1000
+    )
+
+    def add_service_error(self, error: ServiceError) -> None:
+        for field, items in (
+            error.errors or {None: [(error.message, error.code)]}
+        ).items():
+            for message, _code in items:
+                self.add_error(field if field in self.fields else None, message)
 
 
 class DeletedFilter(admin.SimpleListFilter):
@@ -83,6 +96,7 @@ class UserAdmin(DjangoUserAdmin):
     ordering = ("-date_joined",)
     readonly_fields = (
         "id",
+        "pending_email",
         "date_joined",
         "last_login",
         "deleted_at",
@@ -102,9 +116,13 @@ class UserAdmin(DjangoUserAdmin):
         "mark_email_verified",
         "restore",
         "start_factor_reset",
+        "replace_address",
     ]
     fieldsets = (
-        (None, {"fields": ("id", "username", "email", "password_status")}),
+        (
+            None,
+            {"fields": ("id", "username", "email", "pending_email", "password_status")},
+        ),
         ("Personal info", {"fields": ("first_name", "last_name")}),
         ("Status", {"fields": ("is_active", "email_verified", "deleted_at", "tier")}),
         (
@@ -143,7 +161,11 @@ class UserAdmin(DjangoUserAdmin):
                 else None
             )
             services.add_user(
-                actor=request.user, user=obj, password=password, client=client
+                actor=request.user,
+                user=obj,
+                password=password,
+                client=client,
+                assurance=assurance_of(request),
             )
             return
         changes = {
@@ -156,6 +178,7 @@ class UserAdmin(DjangoUserAdmin):
                 actor=request.user,
                 user=User.objects.get(pk=obj.pk),
                 client=client,
+                assurance=assurance_of(request),
                 **changes,
             )
             obj.refresh_from_db(fields=[*changes, "email_verified", "token_generation"])
@@ -172,6 +195,7 @@ class UserAdmin(DjangoUserAdmin):
             groups=form.cleaned_data["groups"],
             permissions=form.cleaned_data["user_permissions"],
             client=client_of(request),
+            assurance=assurance_of(request),
         )
         for formset in formsets:
             self.save_formset(request, form, formset, change=change)
@@ -207,12 +231,16 @@ class UserAdmin(DjangoUserAdmin):
         return super().has_delete_permission(request, obj)
 
     def delete_model(self, request, obj):
-        services.delete_user(actor=request.user, user=obj)
+        services.delete_user(
+            actor=request.user, user=obj, assurance=assurance_of(request)
+        )
 
     def delete_queryset(self, request, queryset):
         with transaction.atomic():
             for user in queryset.order_by("pk"):
-                services.delete_user(actor=request.user, user=user)
+                services.delete_user(
+                    actor=request.user, user=user, assurance=assurance_of(request)
+                )
 
     def get_readonly_fields(self, request, obj=None):
         readonly = super().get_readonly_fields(request, obj)
@@ -310,10 +338,9 @@ class UserAdmin(DjangoUserAdmin):
                     client=client_of(request),
                 )
             except ReauthenticationRequired:
-                next_url = request.get_full_path()
-                return redirect(
-                    "/accounts/reauthenticate/?" + urlencode({"next": next_url})
-                )
+                # ReauthenticationMiddleware sends the browser to prove a
+                # factor again and back to this list.
+                raise
             except ServiceError as error:
                 self.message_user(request, f"{user}: {error.message}", messages.ERROR)
                 continue
@@ -326,12 +353,71 @@ class UserAdmin(DjangoUserAdmin):
             )
         return None
 
+    def has_replace_address_permission(self, request):
+        return services.may_replace_email(request.user)
+
+    @admin.action(
+        description="Replace the address at once (superusers; give a reason)",
+        permissions=["replace_address"],
+    )
+    def replace_address(self, request, queryset):
+        """For an owner who lost the old mailbox: asks for the new address and a
+        reason on a page of its own, then switches (replace_email)."""
+        if queryset.count() != 1:
+            self.message_user(
+                request,
+                "Select exactly one account to replace its address.",
+                messages.ERROR,
+            )
+            return None
+        account = queryset.get()
+        form = ReplaceAddressForm(request.POST if "apply" in request.POST else None)
+        if form.is_valid():
+            try:
+                services.replace_email(
+                    actor=request.user,
+                    user=account,
+                    client=client_of(request),
+                    assurance=assurance_of(request),
+                    **form.cleaned_data,
+                )
+            except ReauthenticationRequired:
+                raise
+            except ServiceError as error:
+                form.add_service_error(error)
+            else:
+                self.message_user(
+                    request,
+                    f"{account}: address replaced; every session ended and a "
+                    "verification link sent to the new address.",
+                    messages.SUCCESS,
+                )
+                return None
+        return TemplateResponse(
+            request,
+            "admin/accounts/user/replace_address.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": "Replace the address",
+                "opts": self.model._meta,
+                "account": account,
+                "form": form,
+            },
+        )
+
     def _act(self, request, queryset, service, done: str) -> None:
         changed = unchanged = refused = 0
         client = client_of(request)
+        assurance = assurance_of(request)
+        # Before any account is touched: the refusal (a redirect to
+        # reauthenticate, see ReauthenticationMiddleware) applies to the whole
+        # action, not to each account in turn.
+        services.require_recent_auth(user=request.user, assurance=assurance)
         for user in queryset.order_by("pk"):
             try:
-                result = service(actor=request.user, user=user, client=client)
+                result = service(
+                    actor=request.user, user=user, client=client, assurance=assurance
+                )
             except PermissionDenied:
                 refused += 1
                 continue

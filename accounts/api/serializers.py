@@ -223,11 +223,23 @@ def _tier_name_shown():
     return serializers.CharField(source="tier.name", read_only=True, allow_null=True)
 
 
+def _pending_email():
+    return serializers.EmailField(
+        source="live_pending_email", read_only=True, allow_null=True
+    )
+
+
 class MeSerializer(UserSerializer):
     """The caller's own account as /users/me shows it: the user object plus the
-    tier name (the token responses' `user` stays the contract's user object)."""
+    tier name and the address change waiting for confirmation (the token
+    responses' `user` stays the contract's user object)."""
 
     tier = _tier_name_shown()
+    pending_email = _pending_email()
+
+
+class EmailChangeTokenSerializer(StrictSerializer):
+    token = _text(LINK_PART)
 
 
 class StaffUserSerializer(UserSerializer):
@@ -235,6 +247,7 @@ class StaffUserSerializer(UserSerializer):
     is_superuser = serializers.BooleanField(read_only=True)
     deleted_at = serializers.DateTimeField(read_only=True, allow_null=True)
     tier = _tier_name_shown()
+    pending_email = _pending_email()
 
 
 class StaffCreateUserSerializer(StrictSerializer):
@@ -252,6 +265,10 @@ class StaffCreateUserSerializer(StrictSerializer):
 
 class StaffUpdateUserSerializer(StaffCreateUserSerializer):
     password = None
+    # A superuser switching the address at once, for an owner who lost the old
+    # mailbox; otherwise a new email only becomes pending.
+    force_email = serializers.BooleanField(required=False)
+    reason = _text(1000, required=False)
 
 
 class StaffUserQuerySerializer(StrictSerializer):

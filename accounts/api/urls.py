@@ -52,6 +52,19 @@ urlpatterns = [
         name="recovery_codes",
     ),
     path("users/me", views.MeApi.as_view(), name="me"),
+    path(
+        "users/me/email/confirm",
+        views.ConfirmEmailChangeApi.as_view(),
+        name="confirm_email_change",
+    ),
+    path(
+        "users/me/email/cancel",
+        views.CancelEmailChangeApi.as_view(),
+        name="cancel_email_change",
+    ),
+    path(
+        "users/me/email/pending", views.PendingEmailApi.as_view(), name="pending_email"
+    ),
     path("health", views.HealthApi.as_view(), name="health"),
     path("health/ready", views.HealthReadyApi.as_view(), name="health_ready"),
 ]

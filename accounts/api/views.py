@@ -196,6 +196,7 @@ class SignInMfaApi(PublicApi):
 
 class ReauthenticateApi(APIView):
     allowed_while_confined = CONFINED_MAY_USE_ALL_METHODS
+
     @extend_schema(
         request=s.ReauthenticateSerializer,
         responses={
@@ -406,10 +407,15 @@ class MeApi(APIView):
         responses={200: s.MeSerializer, 400: ERRORS_400, 401: ERROR_401},
     )
     def patch(self, request):
-        """Takes any of username, email, first_name, last_name; returns the account."""
+        """Takes any of username, email, first_name, last_name; returns the account.
+        A new email only becomes `pending_email` until the new address confirms
+        it (needs a recent sign-in)."""
         data = _data(s.UpdateProfileSerializer, request, partial=True)
         user = services.update_profile(
-            user=request.user, client=client_of(request), **data
+            user=request.user,
+            client=client_of(request),
+            assurance=assurance_of(request),
+            **data,
         )
         return Response(s.MeSerializer(user).data)
 
@@ -425,6 +431,7 @@ class MeApi(APIView):
             **data,
             client=client_of(request),
             session_id=request.auth.get(tokens.SESSION_CLAIM),
+            assurance=assurance_of(request),
         )
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -554,6 +561,41 @@ class RecoveryCodesApi(APIView):
         return Response({"recovery_codes": new_codes}, headers=NO_STORE)
 
 
+class ConfirmEmailChangeApi(PublicApi):
+    @extend_schema(
+        request=s.EmailChangeTokenSerializer,
+        responses={200: s.MeSerializer, 400: ERRORS_400},
+    )
+    def post(self, request):
+        """Takes the token of a confirmation link; switches the account to its
+        pending address, verified, and signs every session out."""
+        user = services.confirm_email_change(
+            **_data(s.EmailChangeTokenSerializer, request), client=client_of(request)
+        )
+        return Response(s.MeSerializer(user).data)
+
+
+class CancelEmailChangeApi(PublicApi):
+    @extend_schema(
+        request=s.EmailChangeTokenSerializer,
+        responses={200: s.DetailSerializer, 400: ERRORS_400},
+    )
+    def post(self, request):
+        """Takes the token of a cancel link; withdraws the pending address change."""
+        services.cancel_email_change(
+            **_data(s.EmailChangeTokenSerializer, request), client=client_of(request)
+        )
+        return Response({"detail": "The email change was cancelled."})
+
+
+class PendingEmailApi(APIView):
+    @extend_schema(request=None, responses={204: None, 401: ERROR_401})
+    def delete(self, request):
+        """Withdraws the caller's pending address change, if any."""
+        services.withdraw_email_change(user=request.user, client=client_of(request))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
 class HealthApi(PublicApi):
     @extend_schema(responses={200: s.HealthSerializer, 503: s.HealthSerializer})
     def get(self, request):
@@ -624,7 +666,10 @@ class UserListApi(StaffApi):
         """Creates an account; without a password, emails a set-password link."""
         data = _data(s.StaffCreateUserSerializer, request)
         user = services.create_user(
-            actor=request.user, client=client_of(request), **data
+            actor=request.user,
+            client=client_of(request),
+            assurance=assurance_of(request),
+            **data,
         )
         return Response(
             s.StaffUserSerializer(user).data, status=status.HTTP_201_CREATED
@@ -660,7 +705,11 @@ class UserDetailApi(StaffApi):
         user = selectors.user_by_id(user_id)
         data = _data(s.StaffUpdateUserSerializer, request, partial=True)
         user = services.update_user(
-            actor=request.user, user=user, client=client_of(request), **data
+            actor=request.user,
+            user=user,
+            client=client_of(request),
+            assurance=assurance_of(request),
+            **data,
         )
         return Response(s.StaffUserSerializer(user).data)
 
@@ -671,7 +720,11 @@ class UserDetailApi(StaffApi):
     def delete(self, request, user_id):
         """Deletes an account for good, with its sessions (never one's own; staff
         accounts only by a superuser)."""
-        services.delete_user(actor=request.user, user=selectors.user_by_id(user_id))
+        services.delete_user(
+            actor=request.user,
+            user=selectors.user_by_id(user_id),
+            assurance=assurance_of(request),
+        )
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

@@ -1,7 +1,9 @@
 """Accounts and their service tiers."""
 
 import uuid
+from datetime import timedelta
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, PermissionsMixin
 from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.core.validators import MinValueValidator
@@ -96,6 +98,19 @@ class User(AbstractBaseUser, PermissionsMixin):
         related_name="users",
         help_text="Sets the account's API rate limit; empty means the default.",
     )
+    # An address change waiting for the new mailbox to confirm it. The pending
+    # address is reserved by nobody and matches no lookup (sign-in, reset,
+    # resend): only a confirmation makes it the account's address. The moment
+    # of the request names the change (its links die when it is replaced), and
+    # the level of the session that asked decides whether the old mailbox may
+    # cancel it (not when a second factor was proved).
+    pending_email = models.EmailField(
+        max_length=EMAIL_MAX_LENGTH, blank=True, default="", editable=False
+    )
+    pending_email_requested_at = models.DateTimeField(
+        null=True, blank=True, editable=False
+    )
+    pending_email_aal = models.PositiveSmallIntegerField(default=1, editable=False)
     # Bumped to revoke every token issued before (see architecture.md).
     token_generation = models.PositiveIntegerField(default=0, editable=False)
     # Sessions signed out one by one, {sid: unix time of the revocation}, kept
@@ -295,6 +310,17 @@ class User(AbstractBaseUser, PermissionsMixin):
         """Whether the account has a second factor (an authenticator app or a
         passkey): the one place every door asks."""
         return self.authenticators.exists()
+
+    @property
+    def live_pending_email(self) -> str | None:
+        """The address change waiting for confirmation, unless it expired
+        (EMAIL_CHANGE_TIMEOUT)."""
+        if not self.pending_email or self.pending_email_requested_at is None:
+            return None
+        age = timezone.now() - self.pending_email_requested_at
+        if age > timedelta(seconds=settings.EMAIL_CHANGE_TIMEOUT):
+            return None
+        return self.pending_email
 
     @property
     def api_rate_per_minute(self) -> int | None:

@@ -27,6 +27,7 @@ from accounts.services.authority import (
     may_delete,
     may_grant_rights,
     may_manage,
+    may_replace_email,
     require_may_delete,
     require_may_grant_rights,
     require_may_manage,
@@ -34,6 +35,14 @@ from accounts.services.authority import (
 from accounts.services.confinement import (
     is_confined,
     mfa_required_for,
+)
+from accounts.services.email_change import (
+    cancel_email_change,
+    check_email_change_link,
+    confirm_email_change,
+    replace_email,
+    request_email_change,
+    withdraw_email_change,
 )
 from accounts.services.enrolment import (
     ENROL_CODE_LIFETIME,
@@ -160,6 +169,12 @@ __all__ = [
     "complete_second_factor",
     "report_abandoned_sign_ins",
     "start_second_factor",
+    "cancel_email_change",
+    "check_email_change_link",
+    "confirm_email_change",
+    "replace_email",
+    "request_email_change",
+    "withdraw_email_change",
     "mfa_methods",
     "verify_second_factor",
     "require_recent_auth",
@@ -197,6 +212,7 @@ __all__ = [
     "may_delete",
     "may_grant_rights",
     "may_manage",
+    "may_replace_email",
     "may_sign_in_unverified",
     "prune_auth_events",
     "purge_deleted_users",

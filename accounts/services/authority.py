@@ -53,3 +53,9 @@ def may_grant_rights(actor: User) -> bool:
 def require_may_grant_rights(actor: User) -> None:
     if not may_grant_rights(actor):
         raise PermissionDenied("Only a superuser can grant or remove staff rights.")
+
+
+def may_replace_email(actor: User) -> bool:
+    """Whether `actor` may switch an account's address at once (skipping the
+    new mailbox's confirmation): superusers only, with a reason."""
+    return bool(actor.is_superuser)

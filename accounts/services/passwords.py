@@ -3,7 +3,7 @@
 from django.db import transaction
 
 from accounts import emails, throttles
-from accounts.assurance import NONE, Assurance
+from accounts.assurance import Assurance
 from accounts.client import NO_CLIENT, Client
 from accounts.errors import (
     IncorrectPassword,
@@ -13,6 +13,7 @@ from accounts.services.account_checks import validate_password
 from accounts.services.audit import record
 from accounts.services.current_password import check_current_password
 from accounts.services.links import user_for_link
+from accounts.services.reauthentication import require_recent_auth
 from accounts.services.recovery import queue_recovery, within_recovery_cap
 from accounts.services.revocation import revoke_all_tokens
 from accounts.services.sessions import start_api_session
@@ -29,14 +30,16 @@ def change_password(
     new_password: str,
     client: Client = NO_CLIENT,
     issue_tokens: bool = False,
+    assurance: Assurance,
     session_id: str | None = None,
-    assurance: Assurance = NONE,
 ) -> TokenPair | None:
     """Change the password. Every earlier token and session stops working;
     queues the password-changed notice. Returns fresh tokens when asked for:
     a new session that keeps the caller's `assurance` (a password change proves
     nothing new about a second factor). Wrong current passwords count against
-    `session_id` (see check_current_password)."""
+    `session_id` (see check_current_password). Needs a recent sign-in, so a
+    stolen session cannot use it to guess the password or lock the owner out."""
+    require_recent_auth(user=user, assurance=assurance)
     check_current_password(
         user,
         old_password,

@@ -4,8 +4,9 @@ from django.contrib.auth.models import Group, Permission
 from django.db import transaction
 
 from accounts import emails
+from accounts.assurance import Assurance
 from accounts.client import NO_CLIENT, Client
-from accounts.errors import ValidationFailed
+from accounts.errors import FieldError, ValidationFailed
 from accounts.models import AuthEvent, User
 from accounts.services.account_checks import (
     PROFILE_FIELDS,
@@ -19,7 +20,9 @@ from accounts.services.authority import (
     require_may_grant_rights,
     require_may_manage,
 )
+from accounts.services.email_change import replace_email
 from accounts.services.profile import update_profile
+from accounts.services.reauthentication import require_recent_auth
 from accounts.services.revocation import revoke_all_tokens
 
 STAFF_FIELDS = (
@@ -40,6 +43,7 @@ def create_user(
     actor: User,
     email: str,
     username: str,
+    assurance: Assurance,
     password: str | None = None,
     client: Client = NO_CLIENT,
     **fields,
@@ -49,17 +53,25 @@ def create_user(
     link) is queued."""
     _check_privileges(actor, fields)
     user = User(email=email, username=username, **fields)
-    return add_user(actor=actor, user=user, password=password, client=client)
+    return add_user(
+        actor=actor, user=user, password=password, client=client, assurance=assurance
+    )
 
 
 def add_user(
-    *, actor: User, user: User, password: str | None, client: Client = NO_CLIENT
+    *,
+    actor: User,
+    user: User,
+    password: str | None,
+    assurance: Assurance,
+    client: Client = NO_CLIENT,
 ) -> User:
     """create_user for an account another door has already built (the admin's
     add form): the same checks, the same event, the same set-password email."""
     _check_privileges(
         actor, [name for name in STAFF_SCOPE_FLAGS if getattr(user, name)]
     )
+    _require_recent_staff_sign_in(actor, assurance)
     # No password: an unusable one, and the owner sets theirs from the link.
     prepare_account(user, password or None)
     with transaction.atomic():
@@ -71,13 +83,40 @@ def add_user(
 
 
 def update_user(
-    *, actor: User, user: User, client: Client = NO_CLIENT, **changes
+    *,
+    actor: User,
+    user: User,
+    assurance: Assurance,
+    client: Client = NO_CLIENT,
+    force_email: bool = False,
+    reason: str | None = None,
+    **changes,
 ) -> User:
     """Change an account as staff, within the authority rule. Only superusers
     grant or remove staff and superuser rights (audited); deactivating an
-    account revokes all of its tokens."""
+    account revokes all of its tokens. A new email address becomes a pending
+    change its mailbox confirms, unless a superuser forces the switch
+    (`force_email`, with a `reason`: see replace_email)."""
     require_may_manage(actor, user)
     _check_privileges(actor, changes)
+    _require_recent_staff_sign_in(actor, assurance)
+    if force_email:
+        if "email" not in changes:
+            raise FieldError(
+                "Give the new address to force.", code="required", field="email"
+            )
+        replace_email(
+            actor=actor,
+            user=user,
+            email=changes.pop("email"),
+            reason=reason or "",
+            assurance=assurance,
+            client=client,
+        )
+    elif reason is not None:
+        raise FieldError(
+            "A reason is given only with force_email.", code="invalid", field="reason"
+        )
     flags = {
         name: changes.pop(name)
         for name in STAFF_FIELDS
@@ -91,7 +130,9 @@ def update_user(
     ]
     with transaction.atomic():
         if changes:
-            update_profile(user=user, client=client, **changes)
+            update_profile(
+                user=user, client=client, assurance=assurance, actor=actor, **changes
+            )
         if flags:
             for name, value in flags.items():
                 setattr(user, name, value)
@@ -106,14 +147,22 @@ def update_user(
     return user
 
 
-def delete_user(*, actor: User, user: User) -> None:
+def delete_user(*, actor: User, user: User, assurance: Assurance) -> None:
     """Hard-delete an account (its sessions and audit trail go with it)."""
     require_may_delete(actor, user)
+    _require_recent_staff_sign_in(actor, assurance)
     security_log.info(
         "account_purged",
         extra={"event": "account_purged", "user_id": str(user.pk), "by": str(actor.pk)},
     )
     user.delete()
+
+
+def _require_recent_staff_sign_in(actor: User, assurance: Assurance) -> None:
+    # A staff member's stolen access token or unattended browser must not be
+    # able to change other people's accounts: every staff write needs the
+    # actor's own recent sign-in.
+    require_recent_auth(user=actor, assurance=assurance)
 
 
 def _check_privileges(actor: User, changes) -> None:
@@ -123,11 +172,14 @@ def _check_privileges(actor: User, changes) -> None:
         require_may_grant_rights(actor)
 
 
-def activate_user(*, actor: User, user: User, client: Client = NO_CLIENT) -> bool:
+def activate_user(
+    *, actor: User, user: User, assurance: Assurance, client: Client = NO_CLIENT
+) -> bool:
     """Let a deactivated account sign in again (its old tokens stay dead).
     Returns False when there was nothing to do; a deleted account needs
     restore_user instead."""
     require_may_manage(actor, user)
+    _require_recent_staff_sign_in(actor, assurance)
     if user.is_active or user.is_deleted:
         return False
     with transaction.atomic():
@@ -137,10 +189,13 @@ def activate_user(*, actor: User, user: User, client: Client = NO_CLIENT) -> boo
     return True
 
 
-def deactivate_user(*, actor: User, user: User, client: Client = NO_CLIENT) -> None:
+def deactivate_user(
+    *, actor: User, user: User, assurance: Assurance, client: Client = NO_CLIENT
+) -> None:
     """Stop an account from signing in. Every token and session it holds dies at
     once, so they stay dead if it is activated again."""
     require_may_manage(actor, user)
+    _require_recent_staff_sign_in(actor, assurance)
     with transaction.atomic():
         user.is_active = False
         user.save(update_fields=["is_active"])
@@ -148,10 +203,13 @@ def deactivate_user(*, actor: User, user: User, client: Client = NO_CLIENT) -> N
         record(user, AuthEvent.Type.ACCOUNT_DEACTIVATED, client, by=str(actor.pk))
 
 
-def restore_user(*, actor: User, user: User, client: Client = NO_CLIENT) -> bool:
+def restore_user(
+    *, actor: User, user: User, assurance: Assurance, client: Client = NO_CLIENT
+) -> bool:
     """Undo a soft delete: the account exists again and may sign in. Tokens from
     before the deletion stay dead. Returns False for an account not deleted."""
     require_may_manage(actor, user)
+    _require_recent_staff_sign_in(actor, assurance)
     if not user.is_deleted:
         return False
     # Someone may have signed up with the address or name since the deletion.
@@ -166,21 +224,25 @@ def restore_user(*, actor: User, user: User, client: Client = NO_CLIENT) -> bool
     return True
 
 
-def revoke_user_tokens(*, actor: User, user: User, client: Client = NO_CLIENT) -> None:
+def revoke_user_tokens(
+    *, actor: User, user: User, assurance: Assurance, client: Client = NO_CLIENT
+) -> None:
     """Sign an account out everywhere on its owner's behalf (a lost device, a
     leaked token): every token and web session dies."""
     require_may_manage(actor, user)
+    _require_recent_staff_sign_in(actor, assurance)
     with transaction.atomic():
         revoke_all_tokens(user)
         record(user, AuthEvent.Type.SIGNOUT_ALL, client, by=str(actor.pk))
 
 
 def send_password_reset_link(
-    *, actor: User, user: User, client: Client = NO_CLIENT
+    *, actor: User, user: User, assurance: Assurance, client: Client = NO_CLIENT
 ) -> bool:
     """Queue a reset link as if the owner had asked for one. Returns False for an
     inactive or deleted account: its link would not work."""
     require_may_manage(actor, user)
+    _require_recent_staff_sign_in(actor, assurance)
     if not user.is_usable:
         return False
     with transaction.atomic():
@@ -189,10 +251,13 @@ def send_password_reset_link(
     return True
 
 
-def mark_email_verified(*, actor: User, user: User, client: Client = NO_CLIENT) -> bool:
+def mark_email_verified(
+    *, actor: User, user: User, assurance: Assurance, client: Client = NO_CLIENT
+) -> bool:
     """Vouch for an account's address (checked some other way). Returns False
     when it was already verified."""
     require_may_manage(actor, user)
+    _require_recent_staff_sign_in(actor, assurance)
     if user.email_verified:
         return False
     with transaction.atomic():
@@ -208,12 +273,14 @@ def set_user_rights(
     user: User,
     groups,
     permissions,
+    assurance: Assurance,
     client: Client = NO_CLIENT,
 ) -> None:
     """Set an account's groups and its own permissions (superusers only).
     Records what was granted and revoked, and by whom."""
     require_may_grant_rights(actor)
     require_may_manage(actor, user)
+    _require_recent_staff_sign_in(actor, assurance)
     before = _group_labels(user.groups.all()) | _permission_labels(
         user.user_permissions.all()
     )
@@ -229,11 +296,17 @@ def set_user_rights(
 
 
 def save_group(
-    *, actor: User, group: Group, permissions, client: Client = NO_CLIENT
+    *,
+    actor: User,
+    group: Group,
+    permissions,
+    assurance: Assurance,
+    client: Client = NO_CLIENT,
 ) -> Group:
     """Create or change a group and its permissions (superusers only: a group's
     permissions are every member's). Records what changed, and by whom."""
     require_may_grant_rights(actor)
+    _require_recent_staff_sign_in(actor, assurance)
     permissions = list(permissions)
     before = set()
     detail = {}
@@ -260,9 +333,12 @@ def save_group(
     return group
 
 
-def delete_group(*, actor: User, group: Group, client: Client = NO_CLIENT) -> None:
+def delete_group(
+    *, actor: User, group: Group, assurance: Assurance, client: Client = NO_CLIENT
+) -> None:
     """Delete a group; its members lose its permissions (recorded)."""
     require_may_grant_rights(actor)
+    _require_recent_staff_sign_in(actor, assurance)
     revoked = sorted(_permission_labels(group.permissions.all()))
     with transaction.atomic():
         _record_group(group, actor, client, [], revoked, deleted=True)

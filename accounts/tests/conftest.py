@@ -5,11 +5,16 @@ from django.conf import settings
 from django.contrib.auth.models import Permission
 from django.core.cache import cache
 from django.db import OperationalError, connection
-from django.test import Client, override_settings
+from django.test import override_settings
 from rest_framework.test import APIClient
 
 from accounts.tests.factories import PASSWORD, UserFactory
-from accounts.tests.helpers import api_client_signed_in_as, bearer_client, sign_in
+from accounts.tests.helpers import (
+    api_client_signed_in_as,
+    bearer_client,
+    browser_signed_in,
+    sign_in,
+)
 
 # Test-only settings for the whole run: a fast hasher (every hasher production
 # accepts stays listed, so imported hashes still verify), tasks run inline, and
@@ -76,18 +81,15 @@ def staff(db):
 
 @pytest.fixture
 def superuser_client(superuser):
-    """The browser door (admin and pages) signed in as `superuser`."""
-    client = Client()
-    client.force_login(superuser)
-    return client
+    """The browser door (admin and pages) signed in as `superuser`, through the
+    admin's login form: a real sign-in, so staff writes see a recent one."""
+    return browser_signed_in(superuser, admin=True)
 
 
 @pytest.fixture
 def staff_client(staff):
-    """The browser door (admin and pages) signed in as `staff`."""
-    client = Client()
-    client.force_login(staff)
-    return client
+    """The browser door (admin and pages) signed in as `staff` (admin login)."""
+    return browser_signed_in(staff, admin=True)
 
 
 @pytest.fixture

@@ -30,6 +30,12 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 # (its auth_time is this module's import: not "recent" in a long run).
 PROVED = assurance.Assurance.proved(assurance.PASSWORD)
 
+
+def fresh_proof() -> assurance.Assurance:
+    """A password sign-in made just now: recent, for services called directly."""
+    return assurance.Assurance.proved(assurance.PASSWORD)
+
+
 # JSON API ------------------------------------------------------------------
 SIGNUP = "/api/v1/auth/signup"
 SIGNIN = "/api/v1/auth/signin"
@@ -45,6 +51,9 @@ CHANGE = "/api/v1/auth/change-password"
 VERIFY = "/api/v1/auth/verify-email"
 RESEND = "/api/v1/auth/verify-email/resend"
 ME = "/api/v1/users/me"
+CONFIRM_EMAIL = "/api/v1/users/me/email/confirm"
+CANCEL_EMAIL = "/api/v1/users/me/email/cancel"
+PENDING_EMAIL = "/api/v1/users/me/email/pending"
 USERS = "/api/v1/users"
 HEALTH = "/api/v1/health"
 READY = "/api/v1/health/ready"
@@ -211,6 +220,23 @@ def wrong_code(secret: str) -> str:
     return next(f"{n:06d}" for n in range(1_000_000) if f"{n:06d}" not in accepted)
 
 
+# Signing in through the pages -------------------------------------------------
+def browser_signed_in(user, password: str = PASSWORD, *, client=None, admin=False):
+    """A test client signed in as `user` through the pages' sign-in form (or the
+    admin's login): the session records a real, recent sign-in, as a browser's
+    does (force_login records none)."""
+    client = client or Client()
+    path = "/admin/login/" if admin else "/accounts/signin/"
+    response = client.post(path, {"username": user.username, "password": password})
+    assert response.status_code == 302, response.content
+    return client
+
+
+def stale_by(seconds_past_window: int = 1) -> float:
+    """How far to travel so that a sign-in made now is no longer recent."""
+    return settings.REAUTH_WINDOW + seconds_past_window
+
+
 # Emails ----------------------------------------------------------------------
 def find_link(message, path) -> tuple[str, str, str] | None:
     """(link, uid, token) of the first `path` link in an email's text part."""
@@ -224,6 +250,18 @@ def emailed_link(message, path) -> tuple[str, str, str]:
     parts = find_link(message, path)
     assert parts, message.body
     return parts
+
+
+def email_change_token(mailoutbox, purpose: str, to: str | None = None) -> str:
+    """The token of the last emailed email-change link ("confirm" or "cancel"),
+    in a message to `to` if given."""
+    for message in reversed(mailoutbox):
+        if to is not None and message.to != [to]:
+            continue
+        match = re.search(rf"/accounts/email/{purpose}/([^/\s]+)/", message.body)
+        if match:
+            return match.group(1)
+    raise AssertionError(f"no {purpose} link in {[m.body for m in mailoutbox]}")
 
 
 def emailed_path(message) -> str:
@@ -254,6 +292,22 @@ def admin_action(client, action, *users, **extra):
         {"action": action, "_selected_action": [str(u.pk) for u in users], **extra},
         follow=True,
     )
+
+
+def change_form_data(user: User, **changes) -> dict:
+    """The admin change form of `user` as a browser posts it, with `changes`."""
+    data = {
+        "username": user.username,
+        "email": user.email,
+        "first_name": user.first_name,
+        "last_name": user.last_name,
+        "is_active": "on" if user.is_active else "",
+        "email_verified": "on" if user.email_verified else "",
+        "is_staff": "on" if user.is_staff else "",
+        "is_superuser": "on" if user.is_superuser else "",
+    }
+    data.update(changes)
+    return {key: value for key, value in data.items() if value != ""}
 
 
 def stored_fields(user) -> dict:

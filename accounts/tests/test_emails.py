@@ -13,6 +13,8 @@ from accounts.tokens import email_verification_token, password_reset_token
 
 pytestmark = pytest.mark.django_db
 
+PENDING = "new@example.com"
+
 SENDERS = {
     "welcome": lambda user: emails.send_welcome(user),
     "verify_email": lambda user: emails.send_verification(user),
@@ -52,7 +54,24 @@ SENDERS = {
         ip="203.0.113.9",
         device="Firefox",
     ),
+    "email_change_confirm": lambda user: emails.send_email_change_confirmation(
+        with_pending_change(user)
+    ),
+    "email_change_requested": lambda user: emails.send_email_change_requested(
+        with_pending_change(user)
+    ),
+    "email_change_cancelled": lambda user: emails.send_email_change_cancelled(
+        user, pending_email="new@example.com"
+    ),
 }
+RECIPIENTS = {"email_changed": "old@example.com", "email_change_confirm": PENDING}
+
+
+def with_pending_change(user):
+    user.pending_email = PENDING
+    user.pending_email_requested_at = timezone.now()
+    user.save(update_fields=["pending_email", "pending_email_requested_at"])
+    return user
 
 
 def factor_reset(user, accepted=False):
@@ -113,7 +132,7 @@ def test_every_email_has_text_and_html_parts_naming_the_site(
 
 @pytest.mark.parametrize("notification", email_messages.NOTIFICATIONS)
 def test_every_email_goes_to_the_right_address(notification, user, mailoutbox):
-    expected = "old@example.com" if notification == "email_changed" else user.email
+    expected = RECIPIENTS.get(notification, user.email)
 
     SENDERS[notification](user)
 

@@ -10,7 +10,7 @@ from accounts.errors import (
 )
 from accounts.models import AuthEvent, TokenSession, User
 from accounts.tests.factories import PASSWORD, UserFactory
-from accounts.tests.helpers import PROVED
+from accounts.tests.helpers import PROVED, fresh_proof
 
 pytestmark = pytest.mark.django_db
 
@@ -144,7 +144,7 @@ def test_sign_in_with_any_strings_gives_invalid_credentials(
 )
 def test_update_profile_with_any_strings_never_leaves_an_invalid_row(user, changes):
     try:
-        services.update_profile(user=user, **changes)
+        services.update_profile(user=user, assurance=fresh_proof(), **changes)
     except ValidationFailed as exc:
         assert set(exc.errors) <= set(changes)
 

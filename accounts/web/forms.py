@@ -123,7 +123,8 @@ class ProfileForm(ServiceErrorsMixin, forms.Form):
 
     username = _username_field()
     email = _email_field(
-        help_text="If you change it, we email a link to the new address to verify it."
+        help_text="If you change it, we email a link to the new address: your "
+        "address changes when you open it."
     )
     first_name = forms.CharField(
         label="First name",

@@ -30,6 +30,22 @@ urlpatterns = [
     ),
     path("profile/", views.ProfileView.as_view(), name="profile"),
     path("delete/", views.DeleteAccountView.as_view(), name="delete_account"),
+    # Emailed links are built with reverse("accounts:confirm_email_change", ...).
+    path(
+        "email/confirm/<str:token>/",
+        views.ConfirmEmailChangeView.as_view(),
+        name="confirm_email_change",
+    ),
+    path(
+        "email/cancel/<str:token>/",
+        views.CancelEmailChangeView.as_view(),
+        name="cancel_email_change",
+    ),
+    path(
+        "email/withdraw/",
+        views.WithdrawEmailChangeView.as_view(),
+        name="withdraw_email_change",
+    ),
     # Before the link pattern below, which would otherwise swallow "resend/done/".
     path(
         "verify-email/resend/",

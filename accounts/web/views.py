@@ -10,7 +10,6 @@ from django.contrib.auth import login, logout, update_session_auth_hash
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.contrib.auth.views import LoginView, LogoutView, PasswordChangeView
 from django.core.exceptions import NON_FIELD_ERRORS
-from django.http import QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
 from django.utils.decorators import method_decorator
@@ -41,6 +40,7 @@ from accounts.request_assurance import (
     browser_session_name,
     continue_to_second_factor,
     keep_assurance,
+    reauthenticate_redirect,
     remember_sign_in,
     safe_next,
 )
@@ -63,6 +63,15 @@ from accounts.web.forms import (
 # A new account was created, not authenticated: login() must be told which
 # backend loads the user on later requests.
 SIGN_IN_BACKEND = "accounts.backends.EmailOrUsernameBackend"
+
+
+class RecentSignInMixin:
+    """A page whose only purpose needs a recent sign-in: a browser whose sign-in
+    is stale is sent to reauthenticate before it fills in the form."""
+
+    def get(self, request, *args, **kwargs):
+        services.require_recent_auth(user=request.user, assurance=assurance_of(request))
+        return super().get(request, *args, **kwargs)
 
 
 class SignedInMixin(LoginRequiredMixin):
@@ -88,6 +97,8 @@ class ServiceFormMixin:
     """For form views that call a service: show its refusal on the form."""
 
     def refuse(self, form, error: ServiceError):
+        if isinstance(error, ReauthenticationRequired):
+            return reauthenticate_redirect(self.request)
         if getattr(error, "session_ended", False) or isinstance(error, SessionRevoked):
             return signed_out_for_wrong_passwords(self.request)
         if isinstance(error, Throttled):
@@ -446,7 +457,7 @@ class ResetPasswordView(LinkTokenMixin, ServiceFormMixin, FormView):
         return self.forget_link_token(redirect("accounts:signin"), self.uidb64)
 
 
-class ChangePasswordView(ServiceFormMixin, PasswordChangeView):
+class ChangePasswordView(RecentSignInMixin, ServiceFormMixin, PasswordChangeView):
     """Django's PasswordChangeView (sign-in required, CSRF, passwords kept out of
     error reports), changing the password through the service."""
 
@@ -467,6 +478,7 @@ class ChangePasswordView(ServiceFormMixin, PasswordChangeView):
                 new_password=form.cleaned_data["new_password"],
                 client=client_of(self.request),
                 session_id=session_name(self.request),
+                assurance=assurance_of(self.request),
             )
         except ServiceError as error:
             return self.refuse(form, error)
@@ -488,27 +500,162 @@ class ProfileView(ServiceFormMixin, SignedInMixin, FormView):
         user = self.request.user
         return {name: getattr(user, name) for name in services.PROFILE_FIELDS}
 
+    def get_context_data(self, **kwargs):
+        pending = self.request.user.live_pending_email
+        return super().get_context_data(pending_email=pending, **kwargs)
+
     def form_valid(self, form):
         user = self.request.user
-        old_email = user.email
+        requested_at = user.pending_email_requested_at
         try:
             services.update_profile(
-                user=user, client=client_of(self.request), **form.changes()
+                user=user,
+                client=client_of(self.request),
+                assurance=assurance_of(self.request),
+                **form.changes(),
             )
         except ServiceError as error:
             return self.refuse(form, error)
-        if user.email != old_email:
+        if user.pending_email_requested_at != requested_at:
             messages.success(
                 self.request,
-                f"Profile saved. We sent a link to {user.email} to verify it.",
+                f"Profile saved. We sent a link to {user.pending_email}: your "
+                "address changes when you open it.",
             )
         else:
             messages.success(self.request, "Profile saved.")
         return redirect("accounts:profile")
 
 
+class WithdrawEmailChangeView(SignedInMixin, View):
+    http_method_names = ["post"]
+
+    def post(self, request):
+        services.withdraw_email_change(user=request.user, client=client_of(request))
+        messages.success(request, "The email change was withdrawn.")
+        return redirect("accounts:profile")
+
+
+@method_decorator(never_cache, name="dispatch")
+class EmailChangeLinkView(TemplateView):
+    """The pages the email-change links open: opening shows a button, the POST
+    acts (mail scanners follow links with GET). As on the reset page, the token
+    leaves the URL first, kept in a short-lived signed cookie for this page's
+    path only (token leakage through Referer, history and logs)."""
+
+    purpose: str  # "confirm" or "cancel"
+    url_name: str
+    placeholder = "open"  # never a token: tokens contain a dot
+
+    @property
+    def cookie_name(self) -> str:
+        return f"email_{self.purpose}_token"
+
+    def cookie_path(self) -> str:
+        return reverse(self.url_name, args=[self.placeholder])[
+            : -len(self.placeholder) - 1
+        ]
+
+    def get(self, request, token):
+        if token != self.placeholder:
+            return self.stash(token)
+        try:
+            services.check_email_change_link(
+                token=self.stashed_token(), purpose=self.purpose
+            )
+        except InvalidToken:
+            return self.invalid_link()
+        return self.render_to_response({"validlink": True})
+
+    def post(self, request, token):
+        if token == self.placeholder:
+            token = self.stashed_token()
+        try:
+            response = self.act(token)
+        except InvalidToken:
+            return self.invalid_link()
+        except Throttled as error:
+            return too_many_requests(request, error, link=True)
+        except ServiceError as error:
+            return self.render_to_response({"validlink": True, "error": error.message})
+        response.delete_cookie(self.cookie_name, path=self.cookie_path())
+        return response
+
+    def act(self, token: str):
+        raise NotImplementedError
+
+    def stash(self, token: str):
+        try:
+            services.check_email_change_link(token=token, purpose=self.purpose)
+        except InvalidToken:
+            return self.invalid_link()
+        response = redirect(self.url_name, self.placeholder)
+        response.set_signed_cookie(
+            self.cookie_name,
+            token,
+            salt=self.cookie_name,
+            max_age=settings.EMAIL_CHANGE_TIMEOUT,
+            path=self.cookie_path(),
+            secure=settings.SESSION_COOKIE_SECURE,
+            httponly=True,
+            samesite="Lax",
+        )
+        return response
+
+    def stashed_token(self) -> str:
+        return self.request.get_signed_cookie(
+            self.cookie_name,
+            default="",
+            salt=self.cookie_name,
+            max_age=settings.EMAIL_CHANGE_TIMEOUT,
+        )
+
+    def invalid_link(self):
+        return self.render_to_response({"validlink": False})
+
+
+class ConfirmEmailChangeView(EmailChangeLinkView):
+    template_name = "accounts/confirm_email_change.html"
+    purpose = "confirm"
+    url_name = "accounts:confirm_email_change"
+
+    def act(self, token):
+        # Read before the switch: afterwards this browser's session no longer
+        # matches the account (every session was signed out).
+        signed_in_as = self.request.user.pk
+        user = services.confirm_email_change(
+            token=token, client=client_of(self.request)
+        )
+        # The browser that confirmed while signed in as the owner proved both
+        # the session and the new mailbox: it stays signed in.
+        if signed_in_as == user.pk:
+            update_session_auth_hash(self.request, user)
+            messages.success(self.request, f"Your email address is now {user.email}.")
+            return redirect("accounts:profile")
+        messages.success(
+            self.request,
+            f"Your email address is now {user.email}. Sign in again to continue.",
+        )
+        return redirect("accounts:signin")
+
+
+class CancelEmailChangeView(EmailChangeLinkView):
+    template_name = "accounts/cancel_email_change.html"
+    purpose = "cancel"
+    url_name = "accounts:cancel_email_change"
+
+    def act(self, token):
+        services.cancel_email_change(token=token, client=client_of(self.request))
+        messages.success(
+            self.request,
+            "The email change was cancelled. If you did not ask for it, change "
+            "your password.",
+        )
+        return redirect("home")
+
+
 @method_decorator(sensitive_post_parameters("password"), name="dispatch")
-class DeleteAccountView(ServiceFormMixin, SignedInMixin, FormView):
+class DeleteAccountView(SignedInMixin, RecentSignInMixin, ServiceFormMixin, FormView):
     template_name = "accounts/delete_account.html"
     form_class = DeleteAccountForm
 
@@ -519,6 +666,7 @@ class DeleteAccountView(ServiceFormMixin, SignedInMixin, FormView):
                 password=form.cleaned_data["password"],
                 client=client_of(self.request),
                 session_id=session_name(self.request),
+                assurance=assurance_of(self.request),
             )
         except ServiceError as error:
             return self.refuse(form, error)
@@ -684,17 +832,6 @@ class FactorResetView(TemplateView):
         return self.render_to_response({"state": "cancelled"})
 
 
-REAUTHENTICATE_PATH = "/accounts/reauthenticate/"
-
-
-def reauthenticate(next_path: str):
-    """Send the browser to confirm it's you, then back to `next_path` (a path
-    of ours, never one from the request: no open redirect)."""
-    query = QueryDict(mutable=True)
-    query["next"] = next_path
-    return redirect(f"{REAUTHENTICATE_PATH}?{query.urlencode(safe='/')}")
-
-
 class MfaPageMixin(SignedInMixin):
     """The two-factor settings page and the actions posted from it."""
 
@@ -731,7 +868,7 @@ class MfaPageMixin(SignedInMixin):
 
     def refused(self, error: ServiceError):
         if isinstance(error, ReauthenticationRequired):
-            return reauthenticate(reverse("accounts:mfa"))
+            return reauthenticate_redirect(self.request, reverse("accounts:mfa"))
         messages.error(self.request, error.message)
         return redirect("accounts:mfa")
 

@@ -14,6 +14,7 @@ from accounts.tests.helpers import (
     ADMIN_USERS,
     admin_action,
     api_client_signed_in_as,
+    browser_signed_in,
     shown_messages,
 )
 
@@ -350,7 +351,7 @@ def test_restore_is_refused_when_the_email_was_taken_since(client):
         email="ada@example.com", deleted_at=timezone.now(), is_active=False
     )
     UserFactory(email="ada@example.com", username="newada")
-    client.force_login(admin_user)
+    browser_signed_in(admin_user, client=client, admin=True)
 
     response = client.post(
         "/admin/accounts/user/",

@@ -1,7 +1,10 @@
 """Staff start a factor reset from the admin, with a reason; who may start
 one for whom, and what it sends. Staff never remove factors themselves."""
 
+from datetime import timedelta
+
 import pytest
+import time_machine
 
 from accounts.models import Authenticator, AuthEvent, FactorReset
 from accounts.tests.factories import UserFactory
@@ -127,9 +130,11 @@ def test_another_superuser_may_reset_a_superuser(superuser, mailoutbox):
 def test_reset_without_a_recent_sign_in_goes_to_reauthenticate(
     superuser_client, member, mailoutbox
 ):
-    response = admin_action(
-        superuser_client, "start_factor_reset", member, apply="1", reason=REASON
-    )
+    # The sign-in of the fixture is recent; ten minutes later it is not.
+    with time_machine.travel(timedelta(minutes=10)):
+        response = admin_action(
+            superuser_client, "start_factor_reset", member, apply="1", reason=REASON
+        )
 
     assert response.redirect_chain[0][0] == (
         "/accounts/reauthenticate/?next=" + ADMIN_USERS.replace("/", "%2F")

@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from accounts.models import AuthEvent, User
 from accounts.tests.factories import UserFactory
-from accounts.tests.helpers import ADMIN_EVENTS, ADMIN_USERS
+from accounts.tests.helpers import ADMIN_EVENTS, ADMIN_USERS, change_form_data
 
 pytestmark = pytest.mark.django_db
 
@@ -16,21 +16,6 @@ NEW_PASSWORD = "a fresh and long passphrase"
 
 def listed_usernames(response) -> set[str]:
     return {user.username for user in response.context["cl"].result_list}
-
-
-def change_form_data(user: User, **changes) -> dict:
-    data = {
-        "username": user.username,
-        "email": user.email,
-        "first_name": user.first_name,
-        "last_name": user.last_name,
-        "is_active": "on" if user.is_active else "",
-        "email_verified": "on" if user.email_verified else "",
-        "is_staff": "on" if user.is_staff else "",
-        "is_superuser": "on" if user.is_superuser else "",
-    }
-    data.update(changes)
-    return {key: value for key, value in data.items() if value != ""}
 
 
 # ---------------------------------------------------------------------------
@@ -252,7 +237,7 @@ def test_change_page_saves_edited_fields(superuser_client, user):
     assert user.email_verified is False
 
 
-def test_changing_the_email_unverifies_it_and_writes_to_both_addresses(
+def test_changing_the_email_starts_a_pending_change_written_to_both_addresses(
     superuser_client, user, mailoutbox
 ):
     old = user.email
@@ -264,15 +249,18 @@ def test_changing_the_email_unverifies_it_and_writes_to_both_addresses(
     )
 
     user.refresh_from_db()
-    assert user.email == "new@example.com"
-    assert user.email_verified is False
+    assert user.email == old
+    assert user.email_verified is True
+    assert user.pending_email == "new@example.com"
     assert sorted(m.to[0] for m in mailoutbox) == sorted([old, "new@example.com"])
     assert AuthEvent.objects.filter(
-        user=user, type=AuthEvent.Type.EMAIL_CHANGED
+        user=user, type=AuthEvent.Type.EMAIL_CHANGE_REQUESTED
     ).exists()
 
 
-def test_staff_may_vouch_for_a_new_address_by_ticking_verified(superuser_client):
+def test_ticking_verified_with_a_new_address_vouches_for_the_current_one_only(
+    superuser_client,
+):
     user = UserFactory(email_verified=False)
 
     superuser_client.post(
@@ -280,9 +268,10 @@ def test_staff_may_vouch_for_a_new_address_by_ticking_verified(superuser_client)
         change_form_data(user, email="new@example.com", email_verified="on"),
     )
 
-    user.refresh_from_db()
-    assert user.email == "new@example.com"
-    assert user.email_verified is True
+    fresh = User.objects.get(pk=user.pk)
+    assert fresh.email == user.email
+    assert fresh.email_verified is True
+    assert fresh.pending_email == "new@example.com"
 
 
 def test_change_page_refuses_a_username_taken_in_another_case(superuser_client, user):
@@ -332,6 +321,7 @@ def test_editing_a_name_in_the_admin_leaves_tokens_working(
 def test_auth_event_changelist_shows_events_without_an_add_button(
     superuser_client, user
 ):
+    AuthEvent.objects.exclude(user=user).delete()  # the fixture's own sign-in
     AuthEvent.objects.create(user=user, type=AuthEvent.Type.SIGNIN_SUCCEEDED)
 
     response = superuser_client.get(ADMIN_EVENTS)
@@ -343,12 +333,14 @@ def test_auth_event_changelist_shows_events_without_an_add_button(
 
 
 def test_auth_event_add_page_is_forbidden(superuser_client):
+    before = AuthEvent.objects.count()
+
     response = superuser_client.post(
         f"{ADMIN_EVENTS}add/", {"type": AuthEvent.Type.SIGNUP, "detail": "{}"}
     )
 
     assert response.status_code == 403
-    assert AuthEvent.objects.count() == 0
+    assert AuthEvent.objects.count() == before
 
 
 def test_auth_event_cannot_be_edited(superuser_client, user):

@@ -63,18 +63,21 @@ def test_patch_me_refuses_a_taken_username_ignoring_case(auth_api_client):
     assert response.json() == {"username": ["Username already taken"]}
 
 
-def test_patch_me_refuses_a_taken_email(auth_api_client, user):
+def test_patch_me_with_a_taken_email_answers_as_for_any_address(auth_api_client, user):
+    # Changes v1: uniqueness is enforced when the new address confirms, so the
+    # answer does not tell whether another account has the address.
     UserFactory(email="grace@example.com")
 
     response = auth_api_client.patch(ME, {"email": "Grace@example.com"}, format="json")
 
-    assert response.status_code == 400
-    assert response.json() == {"email": ["Email already registered"]}
+    assert response.status_code == 200
+    assert response.json()["email"] == user.email
+    assert response.json()["pending_email"] == "grace@example.com"
     user.refresh_from_db()
     assert user.email_verified is True
 
 
-def test_patch_me_email_change_unverifies_and_notifies_both_addresses(
+def test_patch_me_email_change_stays_pending_and_notifies_both_addresses(
     auth_api_client, user
 ):
     old = user.email
@@ -82,8 +85,9 @@ def test_patch_me_email_change_unverifies_and_notifies_both_addresses(
     response = auth_api_client.patch(ME, {"email": "new@example.com"}, format="json")
 
     assert response.status_code == 200
-    assert response.json()["email"] == "new@example.com"
-    assert response.json()["email_verified"] is False
+    assert response.json()["email"] == old
+    assert response.json()["email_verified"] is True
+    assert response.json()["pending_email"] == "new@example.com"
     assert sorted(m.to[0] for m in mail.outbox) == sorted([old, "new@example.com"])
 
 

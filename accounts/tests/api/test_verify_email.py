@@ -4,17 +4,21 @@ resend endpoint, mandatory mode, and a changed address."""
 from datetime import timedelta
 
 import pytest
+from django.core import mail
 from django.utils import timezone
+from rest_framework.test import APIClient
 
-from accounts.models import User
+from accounts.models import AuthEvent, User
 from accounts.tests.factories import UserFactory
 from accounts.tests.helpers import (
+    CONFIRM_EMAIL,
     ME,
     RESEND,
     SIGNIN,
     SIGNUP,
     VERIFY,
     attempt_sign_in,
+    email_change_token,
     find_link,
 )
 
@@ -227,34 +231,41 @@ def test_resend_refuses_a_malformed_address(api_client, mailoutbox):
 # ---------------------------------------------------------------------------
 # Changing the address
 # ---------------------------------------------------------------------------
-def test_changing_email_verifies_the_new_address_and_tells_the_old_one(
+def test_changing_email_asks_the_new_address_and_tells_the_old_one(
     auth_api_client, user, mailoutbox
 ):
+    # Changes v1: the new address gets a confirmation link, not a
+    # verification link; the account keeps its verified address meanwhile.
     old_email = user.email
 
     response = auth_api_client.patch(ME, {"email": "new@example.com"}, format="json")
 
     assert response.status_code == 200
-    assert response.json()["email_verified"] is False
+    assert response.json()["email_verified"] is True
     by_address = {message.to[0]: message for message in mailoutbox}
     assert set(by_address) == {"new@example.com", old_email}
-    assert find_link(by_address["new@example.com"], "verify-email") is not None
+    assert "/accounts/email/confirm/" in by_address["new@example.com"].body
     notice = by_address[old_email]
     assert find_link(notice, "verify-email") is None
     assert "new@example.com" in notice.body
     assert "new@example.com" in notice.alternatives[0][0]
 
 
-def test_new_address_verification_link_works(auth_api_client, user, mailoutbox):
+def test_confirming_the_new_address_marks_it_verified(
+    api_client, auth_api_client, user, mailoutbox
+):
+    User.objects.filter(pk=user.pk).update(email_verified=False)
     auth_api_client.patch(ME, {"email": "new@example.com"}, format="json")
-    (message,) = [m for m in mailoutbox if m.to == ["new@example.com"]]
-    _, uid, token = find_link(message, "verify-email")
 
-    response = verify(auth_api_client, uid, token)
+    response = api_client.post(
+        CONFIRM_EMAIL,
+        {"token": email_change_token(mailoutbox, "confirm")},
+        format="json",
+    )
 
     assert response.status_code == 200
     user.refresh_from_db()
-    assert user.email_verified is True
+    assert (user.email, user.email_verified) == ("new@example.com", True)
 
 
 def test_old_verification_link_dies_when_the_address_changes(
@@ -267,10 +278,18 @@ def test_old_verification_link_dies_when_the_address_changes(
         HTTP_AUTHORIZATION=f"Bearer {signed_in.json()['access_token']}"
     )
     api_client.patch(ME, {"email": "elsewhere@example.com"}, format="json")
+    APIClient().post(
+        CONFIRM_EMAIL,
+        {"token": email_change_token(mail.outbox, "confirm")},
+        format="json",
+    )
 
     response = verify(api_client, *verification_link)
 
     assert response.status_code == 400
     assert response.json() == INVALID
     unverified.refresh_from_db()
-    assert unverified.email_verified is False
+    assert unverified.email == "elsewhere@example.com"
+    assert not AuthEvent.objects.filter(
+        user=unverified, type=AuthEvent.Type.EMAIL_VERIFIED
+    ).exists()

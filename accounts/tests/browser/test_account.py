@@ -54,10 +54,22 @@ def test_editing_the_profile(page, snap, account, password, mailoutbox):
 
     expect(page.get_by_text("We sent a link to augusta@example.com")).to_be_visible()
     expect(page.get_by_label("First name")).to_have_value("Augusta")
-    expect(page.get_by_text("is not verified yet")).to_be_visible()
+    expect(page.get_by_text("You asked to change your email address")).to_be_visible()
     snap("profile_saved")
     account.refresh_from_db()
-    assert (account.first_name, account.email) == ("Augusta", "augusta@example.com")
+    assert (account.first_name, account.pending_email) == (
+        "Augusta",
+        "augusta@example.com",
+    )
+
+    (link,) = [m for m in mailoutbox if m.to == ["augusta@example.com"]]
+    page.goto(emailed_path(link))
+    snap("confirm_email_change")
+    page.get_by_role("button", name="Confirm the new address").click()
+
+    expect(page.get_by_text("Your email address is now augusta")).to_be_visible()
+    account.refresh_from_db()
+    assert (account.email, account.email_verified) == ("augusta@example.com", True)
 
 
 def test_deleting_the_account(page, snap, account, password):

@@ -1,11 +1,13 @@
 import pytest
 from django.test import Client
 
+from accounts.tests.helpers import browser_signed_in
+
 
 @pytest.fixture
 def signed_in_client(client, user):
-    client.force_login(user)
-    return client
+    """Signed in through the sign-in form, as a browser is."""
+    return browser_signed_in(user, client=client)
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ import pytest
 from django.test import Client
 
 from accounts.tests.factories import PASSWORD, UserFactory
-from accounts.tests.helpers import messages_of
+from accounts.tests.helpers import browser_signed_in, messages_of
 
 pytestmark = pytest.mark.django_db
 
@@ -27,7 +27,7 @@ def wrong_delete(client, guess="wrong guess"):
 @pytest.mark.parametrize("attempt", [wrong_change, wrong_delete])
 def test_the_fifth_wrong_current_password_signs_the_browser_out(client, attempt):
     user = UserFactory()
-    client.force_login(user)
+    browser_signed_in(user, client=client)
 
     codes = [attempt(client, f"guess {i}").status_code for i in range(4)]
     fifth = attempt(client, "guess 4")
@@ -44,7 +44,7 @@ def test_the_fifth_wrong_current_password_signs_the_browser_out(client, attempt)
 
 def test_the_page_rule_stays_on_with_throttle_rates_off(client, settings):
     settings.THROTTLE_RATES = "off"
-    client.force_login(UserFactory())
+    browser_signed_in(UserFactory(), client=client)
 
     for i in range(5):
         response = wrong_change(client, f"guess {i}")
@@ -56,8 +56,8 @@ def test_the_page_rule_stays_on_with_throttle_rates_off(client, settings):
 def test_another_browser_of_the_same_account_stays_signed_in(client, django_user_model):
     user = UserFactory()
     other = Client()
-    other.force_login(user)
-    client.force_login(user)
+    browser_signed_in(user, client=other)
+    browser_signed_in(user, client=client)
     for i in range(5):
         wrong_change(client, f"guess {i}")
 

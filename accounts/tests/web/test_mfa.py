@@ -31,7 +31,7 @@ CONFIRM_PAGE = "/accounts/mfa/totp/confirm/"
 DISABLE_PAGE = "/accounts/mfa/totp/disable/"
 RECOVERY_CODES_PAGE = "/accounts/mfa/recovery-codes/"
 ENROL_CODE_PAGE = "/accounts/mfa/enrol-code/"
-REAUTH_REDIRECT = f"{REAUTHENTICATE_PAGE}?next=/accounts/mfa/"
+REAUTH_REDIRECT = f"{REAUTHENTICATE_PAGE}?next=%2Faccounts%2Fmfa%2F"
 SHOWN_CODE = re.compile(r"<code>([A-Z2-9]{5}-[A-Z2-9]{5})</code>")
 
 

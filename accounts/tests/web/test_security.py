@@ -4,6 +4,7 @@ from django.test import Client
 from rest_framework.test import APIClient
 
 from accounts import services
+from accounts.assurance import PASSWORD, Assurance
 from accounts.models import AuthEvent, TokenSession
 from accounts.tests.factories import UserFactory
 from accounts.tests.helpers import PROVED, bearer_client, messages_of
@@ -18,7 +19,10 @@ def test_security_page_needs_a_signed_in_user(client, db):
 def test_security_page_lists_recent_events_newest_first(client, user, password):
     client.post("/accounts/signin/", {"username": user.email, "password": password})
     services.change_password(
-        user=user, old_password=password, new_password="a brand new passphrase"
+        user=user,
+        old_password=password,
+        new_password="a brand new passphrase",
+        assurance=Assurance.proved(PASSWORD),
     )
     client.force_login(user)
 
