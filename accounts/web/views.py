@@ -150,32 +150,36 @@ class LinkTokenMixin:
     table with link openings).
     """
 
-    url_name: str  # the link's URL name, taking uidb64 and token
+    url_name: str  # the link's URL name; its last argument is the token
     placeholder: str  # what replaces the token in the URL
 
-    def check_link(self, uidb64: str, token: str) -> None:
-        """Raise InvalidToken (or Throttled) unless the link is good."""
+    def check_link(self, *args: str, token: str) -> None:
+        """Raise InvalidToken (or Throttled) unless the link is good; `args`
+        are the link's other URL arguments (the uidb64 of reset links)."""
         raise NotImplementedError
+
+    def token_max_age(self) -> int:
+        """No longer than the token itself can be accepted."""
+        return settings.PASSWORD_RESET_TIMEOUT
 
     @property
     def cookie_name(self) -> str:
         return f"{self.url_name.split(':')[-1]}_token"
 
-    def stash_link_token(self, uidb64: str, token: str):
+    def stash_link_token(self, token: str, *args: str):
         try:
-            self.check_link(uidb64, token)
+            self.check_link(*args, token=token)
         except InvalidToken:
             return self.invalid_link()
         except Throttled as error:
             return too_many_requests(self.request, error, link=True)
-        response = redirect(self.url_name, uidb64, self.placeholder)
+        response = redirect(self.url_name, *args, self.placeholder)
         response.set_signed_cookie(
             self.cookie_name,
             token,
             salt=self.cookie_name,
-            # No longer than the token itself can be accepted.
-            max_age=settings.PASSWORD_RESET_TIMEOUT,
-            path=self.cookie_path(uidb64),
+            max_age=self.token_max_age(),
+            path=self.cookie_path(*args),
             secure=settings.SESSION_COOKIE_SECURE,
             httponly=True,
             # Lax: the redirect that follows the click in a mail client is a
@@ -189,16 +193,16 @@ class LinkTokenMixin:
             self.cookie_name,
             default="",
             salt=self.cookie_name,
-            max_age=settings.PASSWORD_RESET_TIMEOUT,
+            max_age=self.token_max_age(),
         )
 
-    def forget_link_token(self, response, uidb64: str):
+    def forget_link_token(self, response, *args: str):
         """Once the link is used, its token leaves the browser too."""
-        response.delete_cookie(self.cookie_name, path=self.cookie_path(uidb64))
+        response.delete_cookie(self.cookie_name, path=self.cookie_path(*args))
         return response
 
-    def cookie_path(self, uidb64: str) -> str:
-        path = reverse(self.url_name, args=[uidb64, self.placeholder])
+    def cookie_path(self, *args: str) -> str:
+        path = reverse(self.url_name, args=[*args, self.placeholder])
         return path[: -len(self.placeholder) - 1]
 
     def invalid_link(self):
@@ -418,7 +422,7 @@ class ResetPasswordView(LinkTokenMixin, ServiceFormMixin, FormView):
     url_name = "accounts:reset_password"
     placeholder = "set-password"
 
-    def check_link(self, uidb64, token):
+    def check_link(self, uidb64, *, token):
         # Counted against the link limit: each opening is a guess at a token.
         services.check_reset_link(
             uid=uidb64, token=token, client=client_of(self.request)
@@ -427,7 +431,7 @@ class ResetPasswordView(LinkTokenMixin, ServiceFormMixin, FormView):
     def dispatch(self, request, *args, uidb64, token, **kwargs):
         self.uidb64 = uidb64
         if token != self.placeholder:
-            return self.stash_link_token(uidb64, token)
+            return self.stash_link_token(token, uidb64)
         self.token = self.stashed_token()
         try:
             self.account = services.check_reset_link(uid=uidb64, token=self.token)
@@ -537,32 +541,25 @@ class WithdrawEmailChangeView(SignedInMixin, View):
 
 
 @method_decorator(never_cache, name="dispatch")
-class EmailChangeLinkView(TemplateView):
+class EmailChangeLinkView(LinkTokenMixin, TemplateView):
     """The pages the email-change links open: opening shows a button, the POST
-    acts (mail scanners follow links with GET). As on the reset page, the token
-    leaves the URL first, kept in a short-lived signed cookie for this page's
-    path only (token leakage through Referer, history and logs)."""
+    acts (mail scanners follow links with GET); the token leaves the URL first
+    (LinkTokenMixin)."""
 
     purpose: str  # "confirm" or "cancel"
-    url_name: str
     placeholder = "open"  # never a token: tokens contain a dot
 
-    @property
-    def cookie_name(self) -> str:
-        return f"email_{self.purpose}_token"
+    def token_max_age(self) -> int:
+        return settings.EMAIL_CHANGE_TIMEOUT
 
-    def cookie_path(self) -> str:
-        return reverse(self.url_name, args=[self.placeholder])[
-            : -len(self.placeholder) - 1
-        ]
+    def check_link(self, *, token):
+        services.check_email_change_link(token=token, purpose=self.purpose)
 
     def get(self, request, token):
         if token != self.placeholder:
-            return self.stash(token)
+            return self.stash_link_token(token)
         try:
-            services.check_email_change_link(
-                token=self.stashed_token(), purpose=self.purpose
-            )
+            self.check_link(token=self.stashed_token())
         except InvalidToken:
             return self.invalid_link()
         return self.render_to_response({"validlink": True})
@@ -578,40 +575,10 @@ class EmailChangeLinkView(TemplateView):
             return too_many_requests(request, error, link=True)
         except ServiceError as error:
             return self.render_to_response({"validlink": True, "error": error.message})
-        response.delete_cookie(self.cookie_name, path=self.cookie_path())
-        return response
+        return self.forget_link_token(response)
 
     def act(self, token: str):
         raise NotImplementedError
-
-    def stash(self, token: str):
-        try:
-            services.check_email_change_link(token=token, purpose=self.purpose)
-        except InvalidToken:
-            return self.invalid_link()
-        response = redirect(self.url_name, self.placeholder)
-        response.set_signed_cookie(
-            self.cookie_name,
-            token,
-            salt=self.cookie_name,
-            max_age=settings.EMAIL_CHANGE_TIMEOUT,
-            path=self.cookie_path(),
-            secure=settings.SESSION_COOKIE_SECURE,
-            httponly=True,
-            samesite="Lax",
-        )
-        return response
-
-    def stashed_token(self) -> str:
-        return self.request.get_signed_cookie(
-            self.cookie_name,
-            default="",
-            salt=self.cookie_name,
-            max_age=settings.EMAIL_CHANGE_TIMEOUT,
-        )
-
-    def invalid_link(self):
-        return self.render_to_response({"validlink": False})
 
 
 class ConfirmEmailChangeView(EmailChangeLinkView):
@@ -685,16 +652,16 @@ class VerifyEmailView(LinkTokenMixin, TemplateView):
     url_name = "accounts:verify_email"
     placeholder = "confirm"
 
-    def check_link(self, uidb64, token):
+    def check_link(self, uidb64, *, token):
         # Not counted: opening only shows the button; the POST that uses the
         # token is what counts against the link limit.
         services.check_verification_link(uid=uidb64, token=token)
 
     def get(self, request, uidb64, token):
         if token != self.placeholder:
-            return self.stash_link_token(uidb64, token)
+            return self.stash_link_token(token, uidb64)
         try:
-            self.check_link(uidb64, self.stashed_token())
+            self.check_link(uidb64, token=self.stashed_token())
         except InvalidToken:
             return self.invalid_link()
         return self.render_to_response({"validlink": True})
