@@ -104,16 +104,7 @@ def confirm_email_change(*, token: str, client: Client = NO_CLIENT) -> User:
         if taken:
             raise ValidationFailed.merge(*taken)
         old_email = user.email
-        user.email = user.pending_email
-        user.email_verified = True
-        _clear(user)
-        try:
-            with transaction.atomic():
-                user.save(update_fields=["email", "email_verified", *PENDING_FIELDS])
-        except IntegrityError:
-            # Two accounts confirming the same address at once: the unique
-            # constraint lets one win.
-            raise ValidationFailed.merge(EmailTaken()) from None
+        _switch_address(user, user.pending_email, verified=True)
         # Whoever held a session may be the one the owner is moving away from.
         revoke_all_tokens(user)
         record(user, AuthEvent.Type.EMAIL_CHANGED, client)
@@ -174,14 +165,7 @@ def replace_email(
         raise ValidationFailed.merge(*taken)
     with transaction.atomic():
         old_email = user.email
-        user.email = new_email
-        user.email_verified = False
-        _clear(user)
-        try:
-            with transaction.atomic():
-                user.save(update_fields=["email", "email_verified", *PENDING_FIELDS])
-        except IntegrityError:
-            raise ValidationFailed.merge(EmailTaken()) from None
+        _switch_address(user, new_email, verified=False)
         # token_generation moves on: sessions, reset and change links, codes
         # and pending steps of the old address all die.
         revoke_all_tokens(user)
@@ -232,3 +216,18 @@ def _user_for_token(
     ):
         raise InvalidToken()
     return user
+
+
+def _switch_address(user: User, new_email: str, *, verified: bool) -> None:
+    """Give the account its new address, ending any pending change. Runs in the
+    caller's transaction; the save has a savepoint of its own so that two
+    accounts taking the same address at once get a clean "taken" (the unique
+    constraint lets one win) and the caller's transaction survives."""
+    user.email = new_email
+    user.email_verified = verified
+    _clear(user)
+    try:
+        with transaction.atomic():
+            user.save(update_fields=["email", "email_verified", *PENDING_FIELDS])
+    except IntegrityError:
+        raise ValidationFailed.merge(EmailTaken()) from None
