@@ -164,6 +164,8 @@ class TotpConfirmForm(ServiceErrorsMixin, forms.Form):
         ),
     )
 
+    # Shown and required only while the session is confined (MFA_REQUIRED): a
+    # password alone must not be enough to enrol the thief's authenticator.
     email_code = forms.CharField(
         label="Code from the email",
         max_length=32,
@@ -174,6 +176,10 @@ class TotpConfirmForm(ServiceErrorsMixin, forms.Form):
             attrs={"autocomplete": "one-time-code", "autocapitalize": "characters"}
         ),
     )
+
+    def __init__(self, *args, confined: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["email_code"].required = confined
 
     def forget_code(self) -> None:
         """A wrong code is shown as an error, never typed back into the page."""

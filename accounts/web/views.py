@@ -818,13 +818,16 @@ class MfaPageMixin(SignedInMixin):
             and " ".join(
                 setup.secret[i : i + 4] for i in range(0, len(setup.secret), 4)
             ),
-            "form": form or TotpConfirmForm(),
-            # A confined session enrols its first factor with an emailed code.
-            "confined": services.is_confined(
-                user=user, assurance=assurance_of(self.request)
-            ),
+            "form": form or TotpConfirmForm(confined=self.confined()),
+            "confined": self.confined(),
         }
         return render(self.request, self.template_name, context, status=status)
+
+    def confined(self) -> bool:
+        """A confined session enrols its first factor with an emailed code too."""
+        return services.is_confined(
+            user=self.request.user, assurance=assurance_of(self.request)
+        )
 
     def show_codes(self, recovery_codes: list[str]):
         # Rendered in the answer to the POST, never stored for a later page:
@@ -866,7 +869,7 @@ class TotpConfirmView(MfaPageMixin, View):
     http_method_names = ["post"]
 
     def post(self, request):
-        form = TotpConfirmForm(request.POST)
+        form = TotpConfirmForm(request.POST, confined=self.confined())
         if not form.is_valid():
             form.forget_code()
             return self.mfa_page(form)

@@ -1,7 +1,10 @@
+import re
+
 import pytest
 from playwright.sync_api import expect
 
-from accounts.tests.helpers import browser_sign_in, totp_code
+from accounts.tests.factories import UserFactory
+from accounts.tests.helpers import browser_sign_in, emailed_code, totp_code
 
 pytestmark = pytest.mark.browser
 
@@ -66,3 +69,35 @@ def test_a_wrong_first_code_is_explained_next_to_the_field(
     )
     expect(page.get_by_label("Code from the app")).to_have_value("")
     snap("mfa_setup_error")
+
+
+def test_a_staff_account_is_led_through_set_up_before_the_admin_opens(
+    page, snap, settings, mailoutbox, transactional_db, password
+):
+    settings.MFA_REQUIRED = "staff"
+    UserFactory(
+        username="clerk",
+        email="clerk@example.com",
+        is_staff=True,
+        is_superuser=True,
+        email_verified=True,
+    )
+
+    browser_sign_in(page, "clerk", password)
+    page.goto("/admin/")
+
+    expect(page).to_have_url(re.compile(r"/accounts/mfa/$"))
+    page.get_by_role("button", name="Set up an authenticator app").click()
+    secret = page.locator("#totp-secret").inner_text()
+    page.get_by_role("button", name="Email me a code").click()
+    page.get_by_label("Code from the app").fill(totp_code(secret))
+    page.get_by_label("Code from the email").fill(emailed_code(mailoutbox[-1]))
+    snap("mfa_setup_confined")
+    page.get_by_role("button", name="Turn on").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(
+        "Save your recovery codes"
+    )
+    page.goto("/admin/")
+
+    expect(page).to_have_url(re.compile(r"/admin/$"))
+    expect(page.get_by_role("link", name="Users")).to_be_visible()
