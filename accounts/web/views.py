@@ -714,7 +714,12 @@ class SecurityView(SignedInMixin, TemplateView):
             event.label = event_label(event)
         for item in [*events, *sessions]:
             item.device = describe_device(item.user_agent)
-        return super().get_context_data(events=events, sessions=sessions, **kwargs)
+        return super().get_context_data(
+            events=events,
+            sessions=sessions,
+            mfa=services.mfa_status(user=user),
+            **kwargs,
+        )
 
 
 class RevokeSessionView(SignedInMixin, View):

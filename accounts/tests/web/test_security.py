@@ -7,7 +7,13 @@ from accounts import services
 from accounts.assurance import PASSWORD, Assurance
 from accounts.models import AuthEvent, TokenSession
 from accounts.tests.factories import UserFactory
-from accounts.tests.helpers import PROVED, bearer_client, messages_of
+from accounts.tests.helpers import (
+    PROVED,
+    add_recovery_codes,
+    bearer_client,
+    enable_totp,
+    messages_of,
+)
 
 
 def test_security_page_needs_a_signed_in_user(client, db):
@@ -143,3 +149,19 @@ def test_security_page_names_devices_in_words(signed_in_client, user):
 
     assert b"Firefox on Windows" in response.content
     assert b"203.0.113.7" in response.content
+
+
+def test_security_page_shows_how_many_recovery_codes_remain(signed_in_client, user):
+    enable_totp(user)
+    shown = add_recovery_codes(user)
+    services.verify_second_factor(user=user, code=shown[0])
+
+    page = signed_in_client.get("/accounts/security/").content.decode()
+
+    assert "<strong>9 of 10</strong> recovery codes unused." in page
+
+
+def test_security_page_shows_no_recovery_codes_without_a_factor(signed_in_client, user):
+    page = signed_in_client.get("/accounts/security/").content.decode()
+
+    assert "recovery codes unused" not in page
