@@ -8,6 +8,7 @@ from accounts.models import AuthEvent, User
 from accounts.services.audit import record
 from accounts.services.links import user_for_link
 from accounts.services.recovery import queue_recovery, within_recovery_cap
+from accounts.services.revocation import revoke_all_tokens
 from accounts.tokens import (
     email_verification_token,
 )
@@ -15,12 +16,21 @@ from accounts.tokens import (
 
 def verify_email(*, uid: str, token: str, client: Client = NO_CLIENT) -> User:
     """Mark the address verified. The link works once and only for the address it
-    was sent to. Tries are limited per address, like reset links."""
+    was sent to. Tries are limited per address, like reset links.
+
+    The first proof of the mailbox also signs every session out (and voids
+    every other outstanding link and code): whoever registered the address
+    before its owner (account pre-hijacking) must not keep a session once the
+    owner takes it. A browser that verifies while signed in as the owner keeps
+    its sign-in (the page renews it)."""
     throttles.hit("link", client.ip)
     with transaction.atomic():
         user = user_for_link(uid, token, email_verification_token, lock=True)
+        first_proof = not user.email_verified
         user.email_verified = True
         user.save(update_fields=["email_verified"])
+        if first_proof:
+            revoke_all_tokens(user)
         record(user, AuthEvent.Type.EMAIL_VERIFIED, client)
     return user
 

@@ -669,14 +669,20 @@ class VerifyEmailView(LinkTokenMixin, TemplateView):
     def post(self, request, uidb64, token):
         if token == self.placeholder:
             token = self.stashed_token()
+        signed_in_as = request.user.pk
         try:
-            services.verify_email(uid=uidb64, token=token, client=client_of(request))
+            user = services.verify_email(
+                uid=uidb64, token=token, client=client_of(request)
+            )
         except InvalidToken:
             return self.invalid_link()
         except Throttled as error:
             return too_many_requests(request, error, link=True)
         messages.success(request, "Your email address is verified.")
-        if request.user.is_authenticated:
+        if signed_in_as == user.pk:
+            # The first proof of the mailbox signed every session out; this
+            # browser, signed in as the owner, proved it and stays signed in.
+            update_session_auth_hash(request, user)
             response = redirect("accounts:profile")
         else:
             response = redirect("accounts:signin")

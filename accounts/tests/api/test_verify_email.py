@@ -13,13 +13,16 @@ from accounts.tests.factories import UserFactory
 from accounts.tests.helpers import (
     CONFIRM_EMAIL,
     ME,
+    REFRESH,
     RESEND,
     SIGNIN,
     SIGNUP,
     VERIFY,
     attempt_sign_in,
+    bearer_client,
     email_change_token,
     find_link,
+    sign_in,
 )
 
 pytestmark = pytest.mark.django_db
@@ -104,6 +107,34 @@ def test_verification_link_marks_the_address_verified(api_client, password, mail
 
     assert response.status_code == 200
     assert User.objects.get(email="grace@example.com").email_verified is True
+
+
+def test_the_first_proof_of_the_mailbox_signs_out_whoever_registered_it_first(
+    api_client, unverified, verification_link
+):
+    squatter = sign_in(unverified)
+
+    verified = verify(api_client, *verification_link)
+    after = bearer_client(squatter["access_token"]).get(ME)
+    refreshed = APIClient().post(
+        REFRESH, {"refresh_token": squatter["refresh_token"]}, format="json"
+    )
+
+    assert verified.status_code == 200
+    assert after.status_code == 401
+    assert refreshed.status_code == 401
+
+
+def test_a_used_verification_link_signs_nobody_out_again(
+    api_client, unverified, verification_link
+):
+    verify(api_client, *verification_link)
+    session = sign_in(unverified)
+
+    second = verify(api_client, *verification_link)
+
+    assert second.status_code == 400
+    assert bearer_client(session["access_token"]).get(ME).status_code == 200
 
 
 def test_verification_link_works_only_once(api_client, unverified, verification_link):

@@ -4,7 +4,14 @@ from django.contrib.sessions.models import Session
 
 from accounts.models import User
 from accounts.tests.factories import UserFactory
-from accounts.tests.helpers import emailed_path, messages_of
+from accounts.tests.helpers import (
+    ME,
+    bearer_client,
+    browser_signed_in,
+    emailed_path,
+    messages_of,
+    sign_in,
+)
 
 PASSWORD = "a new and long enough passphrase"
 
@@ -137,3 +144,18 @@ def test_resend_answers_the_same_for_an_unknown_address(client, db, mailoutbox):
 
     assert response["Location"] == "/accounts/verify-email/resend/done/"
     assert mailoutbox == []
+
+
+def test_the_owners_browser_stays_signed_in_while_other_sessions_end(
+    client, unverified, mailoutbox
+):
+    other = sign_in(unverified)
+    browser_signed_in(unverified, client=client)
+    client.post("/accounts/verify-email/resend/", {"email": unverified.email})
+    confirm_url = client.get(emailed_path(mailoutbox[-1]))["Location"]
+
+    response = client.post(confirm_url)
+
+    assert response["Location"] == "/accounts/profile/"
+    assert client.get("/accounts/profile/").status_code == 200
+    assert bearer_client(other["access_token"]).get(ME).status_code == 401
