@@ -51,6 +51,7 @@ NOTIFICATIONS = (
     "email_change_confirm",
     "email_change_requested",
     "email_change_cancelled",
+    "data_exported",
 )
 # The emails whose link names a factor reset, and what the link does.
 FACTOR_RESET_LINKS = {

@@ -105,6 +105,10 @@ def send_email_change_cancelled(user: User, *, pending_email: str) -> None:
     _send("email_change_cancelled", user, new_email=pending_email, changed_at=_now())
 
 
+def send_data_exported(user: User) -> None:
+    _send("data_exported", user, changed_at=_now())
+
+
 def _change_of(user: User) -> str:
     # Names the pending change: a message queued for a change that has since
     # been replaced, cancelled or confirmed is not sent.

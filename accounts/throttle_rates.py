@@ -31,6 +31,9 @@ DEFAULT_RATES = {
     "refresh": "60/min",
     "link": "30/hour",
     "user": "600/min",
+    # Data exports of one account, whichever session asks: each one is a full
+    # copy of its history, so a stolen session cannot pull it in a loop.
+    "export": "5/hour",
 }
 OFF = "off"
 _COUNT = re.compile(r"[0-9]+")

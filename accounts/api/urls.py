@@ -52,6 +52,7 @@ urlpatterns = [
         name="recovery_codes",
     ),
     path("users/me", views.MeApi.as_view(), name="me"),
+    path("users/me/export", views.ExportApi.as_view(), name="export"),
     path(
         "users/me/email/confirm",
         views.ConfirmEmailChangeApi.as_view(),

@@ -5,6 +5,7 @@ statuses.
 """
 
 from django.contrib.auth.signals import user_logged_in
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiResponse,
     PolymorphicProxySerializer,
@@ -446,6 +447,44 @@ ERROR_404_FACTOR = OpenApiResponse(s.DetailSerializer, description="Nothing to a
 ERROR_409 = OpenApiResponse(
     s.DetailSerializer, description="Not possible in the account's current state."
 )
+
+
+class ExportApi(APIView):
+    @extend_schema(
+        responses={
+            200: OpenApiResponse(
+                OpenApiTypes.OBJECT,
+                description=(
+                    "An attachment (identity-export-<username>-<date>.json): the "
+                    "account (`user`), `pending_email`, API `sessions`, audit "
+                    "`events` (type, created_at, ip, door; `actor` is `staff` or "
+                    "`system` for events someone else caused, without their "
+                    "address), `authenticators` (kind, name, dates) and "
+                    "`recovery_codes.remaining`. Never a hash, secret, code or "
+                    "token id. At most 5 an hour per account."
+                ),
+            ),
+            401: ERROR_401,
+            403: ERROR_403_REAUTH,
+            429: OpenApiResponse(s.DetailSerializer, description="Too many exports."),
+        },
+    )
+    def get(self, request):
+        """Downloads everything the service holds about the caller (needs a
+        recent sign-in; the owner is emailed)."""
+        document = services.export_account_data(
+            user=request.user,
+            assurance=assurance_of(request),
+            client=client_of(request),
+        )
+        filename = services.export_filename(document)
+        return Response(
+            document,
+            headers={
+                **NO_STORE,
+                "Content-Disposition": f'attachment; filename="{filename}"',
+            },
+        )
 
 
 class MfaApi(APIView):

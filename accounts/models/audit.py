@@ -43,6 +43,7 @@ class AuthEvent(models.Model):
         RECOVERY_CODE_USED = "recovery_code_used"
         MFA_SIGNIN_FAILED = "mfa_signin_failed"
         REAUTHENTICATED = "reauthenticated"
+        EXPORT = "export"
 
     id = models.BigAutoField(primary_key=True)
     user = models.ForeignKey(

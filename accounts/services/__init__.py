@@ -36,6 +36,7 @@ from accounts.services.confinement import (
     is_confined,
     mfa_required_for,
 )
+from accounts.services.data_export import export_account_data, export_filename
 from accounts.services.email_change import (
     cancel_email_change,
     check_email_change_link,
@@ -141,6 +142,8 @@ from accounts.services.verification import (
 )
 
 __all__ = [
+    "export_account_data",
+    "export_filename",
     "accept_factor_reset",
     "cancel_factor_reset",
     "cancel_factor_reset_by_link",

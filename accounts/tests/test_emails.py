@@ -44,6 +44,7 @@ SENDERS = {
     "recovery_codes_regenerated": lambda user: emails.send_recovery_codes_regenerated(
         user
     ),
+    "data_exported": lambda user: emails.send_data_exported(user),
     "recovery_code_used": lambda user: emails.send_recovery_code_used(
         user, remaining=1
     ),

@@ -64,6 +64,7 @@ urlpatterns = [
         name="verify_email",
     ),
     path("security/", views.SecurityView.as_view(), name="security"),
+    path("security/export/", views.ExportDataView.as_view(), name="export_data"),
     path("mfa/enrol-code/", views.SendEnrolCodeView.as_view(), name="mfa_enrol_code"),
     # Emailed links are built with reverse("accounts:factor_reset", ...).
     path(

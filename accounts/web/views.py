@@ -10,6 +10,7 @@ from django.contrib.auth import login, logout, update_session_auth_hash
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.contrib.auth.views import LoginView, LogoutView, PasswordChangeView
 from django.core.exceptions import NON_FIELD_ERRORS
+from django.http import JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
 from django.utils.decorators import method_decorator
@@ -726,6 +727,32 @@ class SecurityView(SignedInMixin, TemplateView):
             mfa=services.mfa_status(user=user),
             **kwargs,
         )
+
+
+class ExportDataView(SignedInMixin, View):
+    """ "Download my data": a POST (CSRF-checked, so another site cannot make a
+    browser spend its exports and send notices); a GET, where reauthenticating
+    returns to, leads back to the page with the button."""
+
+    http_method_names = ["get", "post"]
+
+    def get(self, request):
+        return redirect("accounts:security")
+
+    def post(self, request):
+        try:
+            document = services.export_account_data(
+                user=request.user,
+                assurance=assurance_of(request),
+                client=client_of(request),
+            )
+        except Throttled as error:
+            return too_many_requests(request, error)
+        filename = services.export_filename(document)
+        response = JsonResponse(document, json_dumps_params={"indent": 2})
+        response["Content-Disposition"] = f'attachment; filename="{filename}"'
+        response["Cache-Control"] = "no-store"
+        return response
 
 
 class RevokeSessionView(SignedInMixin, View):
