@@ -247,7 +247,9 @@ class SignInCodeApi(SignInCodeBase):
                 "mfa_token with a code to /auth/signin/mfa.",
             ),
             400: OpenApiResponse(
-                s.DetailSerializer, description="Invalid or expired code"
+                description='Field errors, or {"detail": "Invalid or expired code"} '
+                "for a wrong code or an unknown, used, expired or outdated "
+                "code_token."
             ),
             403: OpenApiResponse(s.DetailSerializer, description="Inactive account"),
             404: OpenApiResponse(description="SIGNIN_BY_CODE is off."),
