@@ -39,6 +39,7 @@ NOTIFICATIONS = (
     "password_changed",
     "email_changed",
     "enrol_code",
+    "signin_code",
     "factor_reset_link",
     "factor_reset_scheduled",
     "factor_reset_cancelled",
@@ -140,6 +141,15 @@ def enrol_code(user: User, step_id: str) -> str | None:
     return code if written else None
 
 
+def signin_code(user: User, step_id: str) -> str | None:
+    """A fresh sign-in code for a live step bound to `user`, or None (made at
+    sending time, like enrol_code, so it never sits in the task queue)."""
+    # Imported here: the services import this module's package (cycle).
+    from accounts.services.signin_code import make_signin_code
+
+    return make_signin_code(user=user, step_id=step_id)
+
+
 def factor_reset_link(reset: FactorReset, action: str) -> str:
     # From configuration, like every link (Host-header poisoning).
     token = factor_reset_token(str(reset.pk), action)
@@ -200,6 +210,10 @@ def build(
         link = factor_reset_link(reset, FACTOR_RESET_LINKS[notification])
     if notification == "enrol_code":
         code = enrol_code(user, extra["step_id"]) if user.is_usable else None
+        if code is None:
+            return None
+    if notification == "signin_code":
+        code = signin_code(user, extra["step_id"]) if user.is_usable else None
         if code is None:
             return None
     context = {

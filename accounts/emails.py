@@ -42,6 +42,11 @@ def send_enrol_code(user: User, *, step_id: str) -> None:
     _send("enrol_code", user, step_id=step_id)
 
 
+def send_signin_code(user: User, *, step_id: str) -> None:
+    # The step's id, not the code: the worker makes the code as it sends.
+    _send("signin_code", user, step_id=step_id)
+
+
 def send_factor_reset_link(user: User, *, reset_id: str) -> None:
     _send("factor_reset_link", user, reset_id=reset_id)
 

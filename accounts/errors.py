@@ -114,6 +114,13 @@ class InvalidToken(ServiceError):
     code, message = "invalid_token", "Invalid or expired token"
 
 
+class InvalidSigninCode(InvalidToken):
+    """An emailed sign-in code that is wrong, or its code_token unknown, used,
+    expired or outdated: one answer, so nothing tells which part failed."""
+
+    code, message = "invalid_code", "Invalid or expired code"
+
+
 class InvalidRefreshToken(ServiceError):
     code, message = "token_not_valid", "Token is invalid or expired"
 

@@ -149,6 +149,19 @@ def answer_recovery_request(
 
 
 @task()
+def answer_signin_code_request(step_id: str, email: str) -> str:
+    """The worker's half of a code sign-in request: find the account, bind the
+    request's step to it and queue the email (its code made as it is rendered).
+    Here rather than in the request for the same reason as
+    answer_recovery_request (account enumeration by timing)."""
+    # Imported here: the services queue this task (see answer_recovery_request).
+    from accounts import services
+
+    sent = services.bind_signin_code(step_id=step_id, email=email)
+    return "queued" if sent else "nothing to send"
+
+
+@task()
 def remove_factors_after_reset(reset_id: str) -> str:
     """Carry out an accepted factor reset once MFA_RESET_DELAY has passed
     (queued with run_after). The service checks again that the reset still

@@ -28,6 +28,8 @@ DEFAULT_RATES = {
     # Recovery emails (reset, verification) one account receives, per kind: caps
     # the flood an attacker can aim at a mailbox without refusing anyone.
     "recovery_email": "3/hour",
+    # Emailed sign-in codes asked for by one client address.
+    "signin_code": "10/hour",
     "refresh": "60/min",
     "link": "30/hour",
     "user": "600/min",

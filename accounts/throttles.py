@@ -44,6 +44,7 @@ UNKNOWN_ADDRESS = "unknown-address"
 # passwords are being guessed).
 PASSWORD_FAILURES = "password"
 SECOND_FACTOR_FAILURES = "second_factor"
+SIGNIN_CODE_FAILURES = "signin_code"
 
 
 @dataclass(frozen=True)
@@ -71,6 +72,11 @@ SLOWDOWNS = {
     # the account waits five minutes, then ten, then fifteen.
     SECOND_FACTOR_FAILURES: Slowdown(
         after=5, window=5 * 60, first_delay=5 * 60, max_delay=15 * 60
+    ),
+    # Wrong emailed sign-in codes, across every code_token of the account:
+    # five in fifteen minutes and code sign-in waits fifteen minutes.
+    SIGNIN_CODE_FAILURES: Slowdown(
+        after=5, window=15 * 60, first_delay=15 * 60, max_delay=60 * 60
     ),
 }
 

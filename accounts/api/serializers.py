@@ -94,6 +94,15 @@ class SignInMfaSerializer(StrictSerializer):
     code = _text(CODE_MAX_LENGTH)
 
 
+class SignInCodeSerializer(StrictSerializer):
+    code_token = _text(MFA_TOKEN_MAX_LENGTH)
+    code = _text(CODE_MAX_LENGTH)
+
+
+class CodeTokenSerializer(serializers.Serializer):
+    code_token = serializers.CharField()
+
+
 class MfaRequiredSerializer(serializers.Serializer):
     mfa_required = serializers.BooleanField()
     mfa_token = serializers.CharField()

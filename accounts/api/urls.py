@@ -9,6 +9,12 @@ urlpatterns = [
     path("auth/signin", views.SignInApi.as_view(), name="signin"),
     path("auth/signin/mfa", views.SignInMfaApi.as_view(), name="signin_mfa"),
     path(
+        "auth/signin/code/request",
+        views.SignInCodeRequestApi.as_view(),
+        name="signin_code_request",
+    ),
+    path("auth/signin/code", views.SignInCodeApi.as_view(), name="signin_code"),
+    path(
         "auth/reauthenticate",
         views.ReauthenticateApi.as_view(),
         name="reauthenticate",

@@ -27,6 +27,7 @@ from accounts.api.permissions import (
     CONFINED_MAY_USE_ALL_METHODS,
     NotConfined,
 )
+from accounts.errors import NotFound
 from accounts.http import client_of, device_of, remember_device
 from accounts.observability import health
 from accounts.request_assurance import assurance_of
@@ -192,6 +193,81 @@ class SignInMfaApi(PublicApi):
             client=client_of(request),
             issue_tokens=True,
         )
+        return signed_in_response(request, result.user, result.tokens)
+
+
+def mfa_required_response(result) -> Response:
+    """The 202 answer of a correct first factor on an account with a second
+    factor."""
+    body = {
+        "mfa_required": True,
+        "mfa_token": result.mfa_token,
+        "methods": result.methods,
+        "expires_in": result.expires_in,
+    }
+    # The mfa_token is a credential: never in a browser or proxy cache.
+    return Response(body, status=status.HTTP_202_ACCEPTED, headers=NO_STORE)
+
+
+class SignInCodeBase(PublicApi):
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        # Off means absent: 404 before the body is even read.
+        if not services.signin_by_code_enabled():
+            raise NotFound()
+
+
+class SignInCodeRequestApi(SignInCodeBase):
+    @extend_schema(
+        request=s.EmailSerializer,
+        responses={
+            200: s.CodeTokenSerializer,
+            400: ERRORS_400,
+            404: OpenApiResponse(description="SIGNIN_BY_CODE is off."),
+            429: OpenApiResponse(s.DetailSerializer),
+        },
+    )
+    def post(self, request):
+        """Takes an email; emails a sign-in code if a usable account has it.
+        Answers a code_token for every address, to send back with the code."""
+        code_token = services.request_signin_code(
+            **_data(s.EmailSerializer, request), client=client_of(request)
+        )
+        # The code_token is half of a credential: never in a cache.
+        return Response({"code_token": code_token}, headers=NO_STORE)
+
+
+class SignInCodeApi(SignInCodeBase):
+    @extend_schema(
+        request=s.SignInCodeSerializer,
+        responses={
+            200: s.TokenResponseSerializer,
+            202: OpenApiResponse(
+                s.MfaRequiredSerializer,
+                description="The account has a second factor: POST the "
+                "mfa_token with a code to /auth/signin/mfa.",
+            ),
+            400: OpenApiResponse(
+                description='Field errors, or {"detail": "Invalid or expired code"} '
+                "for a wrong code or an unknown, used, expired or outdated "
+                "code_token."
+            ),
+            403: OpenApiResponse(s.DetailSerializer, description="Inactive account"),
+            404: OpenApiResponse(description="SIGNIN_BY_CODE is off."),
+            429: OpenApiResponse(s.DetailSerializer),
+        },
+    )
+    def post(self, request):
+        """Takes the code_token of a code request and the emailed code;
+        returns tokens, or 202 with an mfa_token when the account has a
+        second factor."""
+        result = services.sign_in_with_code(
+            **_data(s.SignInCodeSerializer, request),
+            client=client_of(request),
+            issue_tokens=True,
+        )
+        if isinstance(result, services.SecondFactorNeeded):
+            return mfa_required_response(result)
         return signed_in_response(request, result.user, result.tokens)
 
 

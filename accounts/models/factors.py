@@ -77,6 +77,7 @@ class PendingStep(models.Model):
         MFA_SIGNIN = "mfa_signin"
         TOTP_SETUP = "totp_setup"
         ENROL_CODE = "enrol_code"
+        SIGNIN_CODE = "signin_code"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     purpose = models.CharField(max_length=32, choices=Purpose.choices)

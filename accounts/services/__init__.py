@@ -103,6 +103,12 @@ from accounts.services.signin import (
     may_sign_in_unverified,
     sign_in,
 )
+from accounts.services.signin_code import (
+    bind_signin_code,
+    request_signin_code,
+    sign_in_with_code,
+    signin_by_code_enabled,
+)
 from accounts.services.signup import (
     sign_up,
 )
@@ -144,6 +150,10 @@ from accounts.services.verification import (
 __all__ = [
     "export_account_data",
     "export_filename",
+    "bind_signin_code",
+    "request_signin_code",
+    "sign_in_with_code",
+    "signin_by_code_enabled",
     "accept_factor_reset",
     "cancel_factor_reset",
     "cancel_factor_reset_by_link",

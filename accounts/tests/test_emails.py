@@ -27,6 +27,9 @@ SENDERS = {
     "enrol_code": lambda user: emails.send_enrol_code(
         user, step_id=str(live_enrol_step(user).pk)
     ),
+    "signin_code": lambda user: emails.send_signin_code(
+        user, step_id=str(live_signin_code_step(user).pk)
+    ),
     "factor_reset_link": lambda user: emails.send_factor_reset_link(
         user, reset_id=str(factor_reset(user).pk)
     ),
@@ -94,6 +97,17 @@ def live_enrol_step(user):
         digest="0" * 64,
         user=user,
         generation=user.token_generation,
+        expires_at=timezone.now() + timedelta(minutes=10),
+    )
+
+
+def live_signin_code_step(user):
+    return PendingStep.objects.create(
+        purpose=PendingStep.Purpose.SIGNIN_CODE,
+        digest="1" * 64,
+        user=user,
+        generation=user.token_generation,
+        payload={"email": user.email},
         expires_at=timezone.now() + timedelta(minutes=10),
     )
 

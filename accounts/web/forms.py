@@ -192,6 +192,14 @@ class SignInMfaForm(ServiceErrorsMixin, forms.Form):
     code = code_field()
 
 
+class SignInCodeRequestForm(ServiceErrorsMixin, forms.Form):
+    email = _email_field()
+
+
+class SignInCodeForm(ServiceErrorsMixin, forms.Form):
+    code = code_field()
+
+
 class ReauthenticateForm(ServiceErrorsMixin, forms.Form):
     """The password for an account without a second factor, a code for one
     with (a password alone never counts there)."""

@@ -9,6 +9,7 @@ urlpatterns = [
     path("signup/done/", views.SignUpDoneView.as_view(), name="signup_done"),
     path("signin/", views.SignInView.as_view(), name="signin"),
     path("signin/mfa/", views.SignInMfaView.as_view(), name="signin_mfa"),
+    path("signin/code/", views.SignInCodeView.as_view(), name="signin_code"),
     path("reauthenticate/", views.ReauthenticateView.as_view(), name="reauthenticate"),
     path("signout/", views.SignOutView.as_view(), name="signout"),
     path(

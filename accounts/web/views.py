@@ -10,7 +10,7 @@ from django.contrib.auth import login, logout, update_session_auth_hash
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.contrib.auth.views import LoginView, LogoutView, PasswordChangeView
 from django.core.exceptions import NON_FIELD_ERRORS
-from django.http import JsonResponse
+from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
 from django.utils.decorators import method_decorator
@@ -56,6 +56,8 @@ from accounts.web.forms import (
     ReauthenticateForm,
     ResendVerificationForm,
     ResetPasswordForm,
+    SignInCodeForm,
+    SignInCodeRequestForm,
     SignInMfaForm,
     SignUpForm,
     TotpConfirmForm,
@@ -262,6 +264,7 @@ class SignInView(LoginView):
         context["unverified"] = context["form"].has_error(
             NON_FIELD_ERRORS, EmailNotVerified.code
         )
+        context["signin_by_code"] = services.signin_by_code_enabled()
         return context
 
     def form_valid(self, form):
@@ -334,6 +337,98 @@ class SignInMfaView(ServiceFormMixin, FormView):
         response = redirect(self.next_url() or "home")
         remember_sign_in(self.request, response, result.user)
         return response
+
+
+# Where a browser keeps the code_token of its code sign-in: server-side, in the
+# still anonymous session, never in a page (it is half of the credential).
+PENDING_CODE_KEY = "pending_signin_code"
+
+
+@method_decorator(sensitive_post_parameters("code"), name="dispatch")
+@method_decorator(never_cache, name="dispatch")
+class SignInCodeView(View):
+    """Sign in with a code emailed to the address: first the address, then the
+    code. One page, two forms; which one shows depends on whether the session
+    holds a code_token."""
+
+    template_name = "accounts/signin_code.html"
+
+    def dispatch(self, request, *args, **kwargs):
+        if not services.signin_by_code_enabled():
+            raise Http404()
+        if request.user.is_authenticated:
+            return redirect(self.next_url() or "home")
+        return super().dispatch(request, *args, **kwargs)
+
+    def next_url(self) -> str:
+        return safe_next(
+            self.request,
+            self.request.POST.get("next") or self.request.GET.get("next"),
+        )
+
+    def get(self, request):
+        if request.session.get(PENDING_CODE_KEY):
+            return self.show(code_form=SignInCodeForm())
+        return self.show(email_form=SignInCodeRequestForm())
+
+    def post(self, request):
+        if "restart" in request.POST:
+            request.session.pop(PENDING_CODE_KEY, None)
+            return self.show(email_form=SignInCodeRequestForm())
+        if "email" in request.POST:
+            return self.ask_for_code(SignInCodeRequestForm(request.POST))
+        if not request.session.get(PENDING_CODE_KEY):
+            return self.show(email_form=SignInCodeRequestForm())
+        return self.sign_in(SignInCodeForm(request.POST))
+
+    def ask_for_code(self, form):
+        if not form.is_valid():
+            return self.show(email_form=form)
+        try:
+            code_token = services.request_signin_code(
+                email=form.cleaned_data["email"], client=client_of(self.request)
+            )
+        except Throttled as error:
+            return too_many_requests(self.request, error)
+        self.request.session[PENDING_CODE_KEY] = code_token
+        # The same words whether or not the address has an account.
+        messages.info(
+            self.request,
+            "If an account uses this address, a code is on its way to it.",
+        )
+        return self.show(code_form=SignInCodeForm())
+
+    def sign_in(self, form):
+        if not form.is_valid():
+            return self.show(code_form=form)
+        try:
+            result = services.sign_in_with_code(
+                code_token=self.request.session[PENDING_CODE_KEY],
+                code=form.cleaned_data["code"],
+                client=client_of(self.request),
+            )
+        except Throttled as error:
+            return too_many_requests(self.request, error)
+        except ServiceError as error:
+            form.add_service_error(error)
+            return self.show(code_form=form)
+        self.request.session.pop(PENDING_CODE_KEY, None)
+        if isinstance(result, services.SecondFactorNeeded):
+            return continue_to_second_factor(self.request, result, self.next_url())
+        # login() gives the session a new key (session fixation) and sends
+        # user_logged_in; the session then keeps what the sign-in proved.
+        login(self.request, result.user, backend=SIGN_IN_BACKEND)
+        self.request.proved = result.assurance
+        response = redirect(self.next_url() or "home")
+        remember_sign_in(self.request, response, result.user)
+        return response
+
+    def show(self, *, email_form=None, code_form=None):
+        return render(
+            self.request,
+            self.template_name,
+            {"email_form": email_form, "code_form": code_form, "next": self.next_url()},
+        )
 
 
 @method_decorator(sensitive_post_parameters("password", "code"), name="dispatch")
