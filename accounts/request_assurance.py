@@ -55,10 +55,16 @@ def remember_sign_in(request, response, user) -> None:
     lists it and can end it), and the browser is marked as one the owner
     uses."""
     keep_assurance(request, getattr(request, "proved", None) or NONE)
+    record_browser_session(request, user)
+    remember_device(response, user)
+
+
+def record_browser_session(request, user) -> None:
+    """After login() of a browser (every sign-in, and sign-up): its
+    BrowserSession row, whose id the session keeps."""
     request.session[BROWSER_SESSION_KEY] = services.start_browser_session(
         user=user, client=client_of(request)
     )
-    remember_device(response, user)
 
 
 def end_browser_session_on_logout(sender, request, user, **kwargs) -> None:

@@ -43,6 +43,7 @@ from accounts.request_assurance import (
     continue_to_second_factor,
     keep_assurance,
     reauthenticate_redirect,
+    record_browser_session,
     remember_sign_in,
     safe_next,
 )
@@ -238,6 +239,7 @@ class SignUpView(ServiceFormMixin, SignedOutMixin, FormView):
             return redirect("accounts:signup_done")
         login(self.request, result.user, backend=SIGN_IN_BACKEND)
         keep_assurance(self.request, result.assurance)
+        record_browser_session(self.request, result.user)
         messages.success(
             self.request, f"Welcome, {result.user.username}! Your account is ready."
         )

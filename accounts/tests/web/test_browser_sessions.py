@@ -138,3 +138,19 @@ def test_a_revoked_browser_entry_is_pruned_after_the_maximum_session_age(user):
         services.revoke_browser_session(user=user, browser_session_id=kept)
 
     assert list(User.objects.get(pk=user.pk).revoked_sessions) == [f"browser:{kept}"]
+
+
+def test_signing_up_records_the_browser(db):
+    browser = Client(HTTP_USER_AGENT=CHROME_ON_LINUX)
+    browser.post(
+        "/accounts/signup/",
+        {
+            "email": "new@example.com",
+            "username": "newcomer",
+            "password": "a long enough passphrase",
+            "password_confirmation": "a long enough passphrase",
+        },
+    )
+
+    listed = browser.get("/accounts/security/").context["browser_sessions"]
+    assert [(b.device, b.current) for b in listed] == [("Chrome on Linux", True)]
