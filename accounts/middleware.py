@@ -1,5 +1,5 @@
-"""Time limits for browser sessions, confinement under MFA_REQUIRED, and no
-caching of what a signed-in person sees.
+"""Time limits and revocation of browser sessions, confinement under
+MFA_REQUIRED, and no caching of what a signed-in person sees.
 
 SESSION_IDLE_TIMEOUT signs out a browser left unused for that long (a forgotten
 session on a shared computer); SESSION_MAX_AGE_DAYS signs out any browser that
@@ -13,12 +13,19 @@ import time
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import SESSION_KEY, logout
+from django.contrib.auth.models import AnonymousUser
 from django.shortcuts import redirect
 from django.utils.cache import add_never_cache_headers
+from django.utils.functional import SimpleLazyObject
 
 from accounts import services
 from accounts.errors import ReauthenticationRequired
-from accounts.request_assurance import assurance_of, reauthenticate_redirect
+from accounts.request_assurance import (
+    BROWSER_SESSION_KEY,
+    assurance_of,
+    reauthenticate_redirect,
+)
+from accounts.services.revocation import browser_entry
 
 LAST_SEEN_KEY = "_last_seen"
 SIGNED_IN_AT_KEY = "_signed_in_at"
@@ -41,6 +48,7 @@ class IdleTimeoutMiddleware:
             now = int(time.time())
             last_seen = request.session.get(LAST_SEEN_KEY)
             signed_in_at = request.session.get(SIGNED_IN_AT_KEY)
+            browser_session_id = request.session.get(BROWSER_SESSION_KEY)
             if (
                 signed_in_at is not None
                 and now - signed_in_at > settings.SESSION_MAX_AGE_DAYS * 86400
@@ -57,6 +65,15 @@ class IdleTimeoutMiddleware:
                 )
             elif last_seen is None or now - last_seen >= LAST_SEEN_RESOLUTION:
                 request.session[LAST_SEEN_KEY] = now
+                if browser_session_id:
+                    services.touch_browser_session(
+                        browser_session_id=browser_session_id
+                    )
+            if browser_session_id and SESSION_KEY in request.session:
+                loaded = request.user
+                request.user = SimpleLazyObject(
+                    lambda: self.unless_revoked(request, loaded, browser_session_id)
+                )
         response = self.get_response(request)
         # Stamped after the view, so the sign-in request itself (where login()
         # ran) records the moment. login() as another user starts an empty
@@ -64,6 +81,26 @@ class IdleTimeoutMiddleware:
         if SESSION_KEY in request.session and SIGNED_IN_AT_KEY not in request.session:
             request.session[SIGNED_IN_AT_KEY] = int(time.time())
         return response
+
+    @staticmethod
+    def unless_revoked(request, user, browser_session_id: str):
+        """The signed-in user, or an anonymous one once this browser was ended
+        from the security page of another (a stolen or forgotten session).
+
+        Read from the user row when the request loads it anyway, so the check
+        costs no query of its own and a page that never needs the account
+        (the error page) still never loads it."""
+        revoked = getattr(user, "revoked_sessions", None) or {}
+        if browser_entry(browser_session_id) not in revoked:
+            return user
+        # What logout() does, which cannot run while request.user is still
+        # being worked out (it reads request.user).
+        services.end_browser_session(browser_session_id=browser_session_id)
+        request.session.flush()
+        messages.info(
+            request, "This browser was signed out of your account.", fail_silently=True
+        )
+        return AnonymousUser()
 
     @staticmethod
     def sign_out(request, message: str) -> None:

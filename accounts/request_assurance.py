@@ -9,8 +9,9 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 
+from accounts import services
 from accounts.assurance import NONE, SESSION_KEY, Assurance
-from accounts.http import remember_device
+from accounts.http import client_of, remember_device
 from accounts.tokens import SESSION_CLAIM
 
 
@@ -44,11 +45,36 @@ def keep_assurance(request, assurance: Assurance) -> None:
     request.session[SESSION_KEY] = assurance.claims()
 
 
+# Where a signed-in browser's session keeps the id of its BrowserSession row.
+BROWSER_SESSION_KEY = "_browser_session"
+
+
 def remember_sign_in(request, response, user) -> None:
     """After a browser sign-in (pages or admin): the session keeps what the
-    sign-in proved, and the browser is marked as one the owner uses."""
+    sign-in proved and the id of its new BrowserSession (so the security page
+    lists it and can end it), and the browser is marked as one the owner
+    uses."""
     keep_assurance(request, getattr(request, "proved", None) or NONE)
+    record_browser_session(request, user)
     remember_device(response, user)
+
+
+def record_browser_session(request, user) -> None:
+    """After login() of a browser (every sign-in, and sign-up): its
+    BrowserSession row, whose id the session keeps."""
+    request.session[BROWSER_SESSION_KEY] = services.start_browser_session(
+        user=user, client=client_of(request)
+    )
+
+
+def end_browser_session_on_logout(sender, request, user, **kwargs) -> None:
+    """Receiver of user_logged_out: whichever way a browser signs out (its
+    button, the admin's, a timeout, a revocation), its row stops being listed
+    as signed in."""
+    session = getattr(request, "session", None)
+    browser_session_id = session.get(BROWSER_SESSION_KEY) if session else None
+    if browser_session_id:
+        services.end_browser_session(browser_session_id=browser_session_id)
 
 
 # Where a browser keeps the mfa_token of a sign-in waiting for its second

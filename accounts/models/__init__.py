@@ -8,7 +8,7 @@ from accounts.models.factors import (
     PendingStep,
     RecoveryCode,
 )
-from accounts.models.sessions import TokenSession
+from accounts.models.sessions import BrowserSession, TokenSession
 from accounts.models.users import (
     EMAIL_MAX_LENGTH,
     IDENTIFIER_MAX_LENGTH,
@@ -35,5 +35,6 @@ __all__ = [
     "RecoveryCode",
     "Tier",
     "TokenSession",
+    "BrowserSession",
     "User",
 ]

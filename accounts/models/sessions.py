@@ -49,3 +49,28 @@ class TokenSession(models.Model):
 
     def __str__(self):
         return f"session {self.id} of {self.user_id}"
+
+
+class BrowserSession(models.Model):
+    """One browser sign-in (pages or admin), so the owner can see and end it.
+
+    The Django session holds this row's id; the row holds no session key, so
+    reading the table never lets anyone take over a browser."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(
+        User, on_delete=models.CASCADE, related_name="browser_sessions"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    last_seen_at = models.DateTimeField(default=timezone.now)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=USER_AGENT_MAX_LENGTH, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["user", "-last_seen_at"], name="accounts_bs_user_idx"),
+        ]
+
+    def __str__(self):
+        return f"browser session {self.id} of {self.user_id}"

@@ -90,13 +90,19 @@ from accounts.services.reauthentication import (
 )
 from accounts.services.second_factor import mfa_methods, verify_second_factor
 from accounts.services.sessions import (
+    active_browser_sessions,
     active_sessions,
+    end_browser_session,
     record_browser_sign_out,
+    revoke_browser_session,
     revoke_session,
     rotate_refresh_token,
     sign_out,
     sign_out_all,
+    sign_out_everywhere_else,
     start_api_session,
+    start_browser_session,
+    touch_browser_session,
 )
 from accounts.services.signin import (
     SignedIn,
@@ -148,6 +154,12 @@ from accounts.services.verification import (
 )
 
 __all__ = [
+    "touch_browser_session",
+    "start_browser_session",
+    "sign_out_everywhere_else",
+    "revoke_browser_session",
+    "end_browser_session",
+    "active_browser_sessions",
     "export_account_data",
     "export_filename",
     "bind_signin_code",

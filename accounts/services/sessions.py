@@ -17,9 +17,14 @@ from accounts.errors import (
     RefreshTokenReused,
     SessionNotFound,
 )
-from accounts.models import AuthEvent, TokenSession, User
+from accounts.models import AuthEvent, BrowserSession, TokenSession, User
 from accounts.services.audit import record
-from accounts.services.revocation import revoke_all_tokens, revoke_session_tokens
+from accounts.services.revocation import (
+    browser_entry,
+    revoke_all_tokens,
+    revoke_other_sessions,
+    revoke_session_tokens,
+)
 from accounts.tokens import (
     SESSION_CLAIM,
     RefreshToken,
@@ -202,3 +207,90 @@ def _decode_refresh(raw: str) -> dict:
         return RefreshToken(raw).payload
     except (TokenError, TypeError, ValueError):
         raise InvalidRefreshToken() from None
+
+
+# How often a browser's "last seen" is written: once a minute is precise enough
+# for the security page and spares a write on every page view.
+BROWSER_SEEN_RESOLUTION = timedelta(minutes=1)
+
+
+def start_browser_session(*, user: User, client: Client = NO_CLIENT) -> str:
+    """Record a browser sign-in (pages, second factor, code, sign-up, admin) so
+    its owner can see and end it; the door keeps the returned id in the
+    browser's session."""
+    return str(
+        BrowserSession.objects.create(
+            user=user, ip=client.ip, user_agent=client.user_agent
+        ).pk
+    )
+
+
+def touch_browser_session(*, browser_session_id: str) -> None:
+    """The browser was used just now (the door calls this at most once per
+    BROWSER_SEEN_RESOLUTION)."""
+    BrowserSession.objects.filter(
+        pk=browser_session_id, revoked_at__isnull=True
+    ).update(last_seen_at=timezone.now())
+
+
+def end_browser_session(*, browser_session_id: str) -> None:
+    """The browser signed out (or was signed out): off the security page."""
+    BrowserSession.objects.filter(
+        pk=browser_session_id, revoked_at__isnull=True
+    ).update(revoked_at=timezone.now())
+
+
+def active_browser_sessions(*, user: User):
+    """Browser sign-ins that may still be in use: not ended, and neither idle
+    nor old enough for the idle timeout or the maximum age to have ended them."""
+    now = timezone.now()
+    return BrowserSession.objects.filter(
+        user=user,
+        revoked_at__isnull=True,
+        created_at__gt=now - timedelta(days=settings.SESSION_MAX_AGE_DAYS),
+        last_seen_at__gt=now
+        - timedelta(seconds=settings.SESSION_IDLE_TIMEOUT)
+        - BROWSER_SEEN_RESOLUTION,
+    ).order_by("-last_seen_at", "-created_at")
+
+
+def revoke_browser_session(
+    *, user: User, browser_session_id, client: Client = NO_CLIENT
+) -> None:
+    """Sign one browser of the user's out; it finds out on its next request
+    (accounts.middleware reads the user row's revoked-sessions list, which it
+    loads anyway). Another user's browser is "not found"."""
+    try:
+        browser_session_id = uuid.UUID(str(browser_session_id))
+    except ValueError:
+        raise SessionNotFound() from None
+    with transaction.atomic():
+        revoked = BrowserSession.objects.filter(
+            pk=browser_session_id, user=user, revoked_at__isnull=True
+        ).update(revoked_at=timezone.now())
+        if not revoked:
+            raise SessionNotFound()
+        revoke_session_tokens(user, browser_entry(browser_session_id))
+        record(
+            user,
+            AuthEvent.Type.SESSION_REVOKED,
+            client,
+            door="web",
+            session=str(browser_session_id),
+        )
+
+
+def sign_out_everywhere_else(
+    *, user: User, keep_browser_session_id: str | None, client: Client = NO_CLIENT
+) -> None:
+    """End every API session and every other browser sign-in, keeping the
+    browser that asked. Every browser's session hash changes (the door
+    refreshes the kept one's), so even a browser without a BrowserSession row
+    (signed in before they existed) is signed out."""
+    with transaction.atomic():
+        revoke_other_sessions(
+            user,
+            keep_session_id=None,
+            keep_browser_session_id=keep_browser_session_id,
+        )
+        record(user, AuthEvent.Type.SIGNOUT_ALL, client, kept="this browser")

@@ -2,6 +2,9 @@
 
 import re
 
+import ua_parser
+
+from accounts.client import USER_AGENT_MAX_LENGTH
 from accounts.models import AuthEvent
 
 EVENT_LABELS = {
@@ -34,24 +37,6 @@ EVENT_LABELS = {
     AuthEvent.Type.REAUTHENTICATED: "Confirmed it's you",
 }
 
-# Order matters: Edge and Opera also say "Chrome", Chrome also says "Safari".
-_BROWSERS = [
-    ("Edg/", "Edge"),
-    ("OPR/", "Opera"),
-    ("Firefox/", "Firefox"),
-    ("Chrome/", "Chrome"),
-    ("Safari/", "Safari"),
-]
-_SYSTEMS = [
-    ("Android", "Android"),
-    ("iPhone", "iPhone"),
-    ("iPad", "iPad"),
-    ("CrOS", "ChromeOS"),
-    ("Windows", "Windows"),
-    ("Macintosh", "macOS"),
-    ("Linux", "Linux"),
-]
-
 
 def event_label(event: AuthEvent) -> str:
     if event.type == AuthEvent.Type.SIGNOUT and event.detail.get("door") == "web":
@@ -64,18 +49,20 @@ def event_label(event: AuthEvent) -> str:
 
 
 def describe_device(user_agent: str) -> str:
-    """ "Firefox on Windows" for a browser; an app's own short name as it is."""
+    """ "Firefox on Windows" for a browser; an app's own short name as it is.
+
+    ua-parser's maintained rules, not our own regexes: browsers keep changing
+    how they introduce themselves, and a wrong name on the security page makes
+    a stolen session look like the owner's own."""
     if not user_agent:
         return "Unknown device"
-    if user_agent.startswith("Mozilla/"):
-        browser = next((name for key, name in _BROWSERS if key in user_agent), None)
-        system = next((name for key, name in _SYSTEMS if key in user_agent), None)
-        if "Headless" in user_agent:
-            browser = f"Headless {browser or 'browser'}"
-        if browser and system:
-            return f"{browser} on {system}"
-        if browser or system:
-            return browser or f"Browser on {system}"
+    parsed = ua_parser.parse(user_agent[:USER_AGENT_MAX_LENGTH])
+    browser = parsed.user_agent.family if parsed.user_agent else None
+    system = parsed.os.family if parsed.os else None
+    if browser and browser != "Other":
+        return f"{browser} on {system}" if system and system != "Other" else browser
+    if system and system != "Other":
+        return f"Browser on {system}"
     # A client's own user agent, e.g. "ada-cli/1.2 (python-requests)": its
     # first word is the most telling part.
     return re.split(r"\s+", user_agent.strip(), maxsplit=1)[0][:60]

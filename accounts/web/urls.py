@@ -77,6 +77,16 @@ urlpatterns = [
         name="revoke_session",
     ),
     path(
+        "security/browsers/<uuid:browser_session_id>/revoke/",
+        views.RevokeBrowserSessionView.as_view(),
+        name="revoke_browser_session",
+    ),
+    path(
+        "security/sign-out-everywhere-else/",
+        views.SignOutEverywhereElseView.as_view(),
+        name="sign_out_everywhere_else",
+    ),
+    path(
         "security/sign-out-everywhere/",
         views.SignOutEverywhereView.as_view(),
         name="sign_out_everywhere",

@@ -36,12 +36,14 @@ from accounts.forms import SignInForm
 from accounts.http import client_of
 from accounts.middleware import MFA_SETUP_PAGE
 from accounts.request_assurance import (
+    BROWSER_SESSION_KEY,
     PENDING_SIGN_IN_KEY,
     assurance_of,
     browser_session_name,
     continue_to_second_factor,
     keep_assurance,
     reauthenticate_redirect,
+    record_browser_session,
     remember_sign_in,
     safe_next,
 )
@@ -237,6 +239,7 @@ class SignUpView(ServiceFormMixin, SignedOutMixin, FormView):
             return redirect("accounts:signup_done")
         login(self.request, result.user, backend=SIGN_IN_BACKEND)
         keep_assurance(self.request, result.assurance)
+        record_browser_session(self.request, result.user)
         messages.success(
             self.request, f"Welcome, {result.user.username}! Your account is ready."
         )
@@ -812,13 +815,18 @@ class SecurityView(SignedInMixin, TemplateView):
         user = self.request.user
         events = list(selectors.recent_events(user=user))
         sessions = list(services.active_sessions(user=user))
+        browser_sessions = list(services.active_browser_sessions(user=user))
+        this_browser = self.request.session.get(BROWSER_SESSION_KEY)
         for event in events:
             event.label = event_label(event)
-        for item in [*events, *sessions]:
+        for item in [*events, *sessions, *browser_sessions]:
             item.device = describe_device(item.user_agent)
+        for browser in browser_sessions:
+            browser.current = str(browser.pk) == this_browser
         return super().get_context_data(
             events=events,
             sessions=sessions,
+            browser_sessions=browser_sessions,
             mfa=services.mfa_status(user=user),
             **kwargs,
         )
@@ -862,6 +870,44 @@ class RevokeSessionView(SignedInMixin, View):
             messages.error(request, "That session had already ended.")
         else:
             messages.success(request, "The session has been signed out.")
+        return redirect("accounts:security")
+
+
+class RevokeBrowserSessionView(SignedInMixin, View):
+    http_method_names = ["post"]
+
+    def post(self, request, browser_session_id):
+        try:
+            services.revoke_browser_session(
+                user=request.user,
+                browser_session_id=browser_session_id,
+                client=client_of(request),
+            )
+        except SessionNotFound:
+            # Another user's browser, or one already ended: nothing to show.
+            raise Http404 from None
+        if str(browser_session_id) == request.session.get(BROWSER_SESSION_KEY):
+            logout(request)
+            messages.info(request, "This browser has been signed out.")
+            return redirect("accounts:signin")
+        messages.success(request, "That browser has been signed out.")
+        return redirect("accounts:security")
+
+
+class SignOutEverywhereElseView(SignedInMixin, View):
+    """Ends every other browser and every app, keeping this browser signed in."""
+
+    http_method_names = ["post"]
+
+    def post(self, request):
+        services.sign_out_everywhere_else(
+            user=request.user,
+            keep_browser_session_id=request.session.get(BROWSER_SESSION_KEY),
+            client=client_of(request),
+        )
+        # Every browser's session hash changed; this one takes the new hash.
+        update_session_auth_hash(request, request.user)
+        messages.success(request, "Every other browser and app has been signed out.")
         return redirect("accounts:security")
 
 

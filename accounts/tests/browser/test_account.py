@@ -122,7 +122,7 @@ def test_signing_out_everywhere(page, account, password):
     browser_sign_in(page, "ada", password)
     page.goto("/accounts/security/")
 
-    page.get_by_role("button", name="Sign out everywhere").click()
+    page.get_by_role("button", name="Sign out everywhere", exact=True).click()
 
     expect(page.get_by_text("signed out everywhere")).to_be_visible()
     expect(page.get_by_role("heading", level=1)).to_have_text("Sign in")
