@@ -72,6 +72,7 @@ def _document(user: User) -> dict:
         "pending_email": pending,
         "sessions": [
             {
+                "kind": "api",
                 "id": str(session.pk),
                 "created_at": _time(session.created_at),
                 "last_used_at": _time(session.last_used_at),
@@ -83,6 +84,18 @@ def _document(user: User) -> dict:
             for session in TokenSession.objects.filter(user=user).order_by(
                 "-created_at"
             )
+        ]
+        + [
+            {
+                "kind": "browser",
+                "id": str(session.pk),
+                "created_at": _time(session.created_at),
+                "last_used_at": _time(session.last_seen_at),
+                "ip": session.ip,
+                "user_agent": session.user_agent,
+                "revoked_at": _time(session.revoked_at),
+            }
+            for session in user.browser_sessions.order_by("-created_at")
         ],
         "events": [
             _event(event)

@@ -14,6 +14,7 @@ from accounts.models import AuthEvent, RecoveryCode, TokenSession, User
 from accounts.tests.helpers import (
     add_recovery_codes,
     api_client_proving,
+    browser_signed_in,
     enable_totp,
     signed_in,
     stale_by,
@@ -59,6 +60,7 @@ def test_the_export_holds_the_account_its_sessions_events_and_factors(user):
     session = TokenSession.objects.get(user=user)
     assert [s["id"] for s in document["sessions"]] == [str(session.pk)]
     assert set(document["sessions"][0]) == {
+        "kind",
         "id",
         "created_at",
         "last_used_at",
@@ -70,6 +72,17 @@ def test_the_export_holds_the_account_its_sessions_events_and_factors(user):
     signin = next(e for e in document["events"] if e["type"] == "signin_succeeded")
     assert {"type", "created_at", "ip", "door"} <= set(signin)
     assert document["recovery_codes"] == {"remaining": 0}
+
+
+def test_the_export_lists_browser_sessions_beside_api_sessions(user):
+    browser = browser_signed_in(user)
+    client, _ = signed_in(user)
+
+    document = client.get(EXPORT).json()
+
+    kinds = sorted(session["kind"] for session in document["sessions"])
+    assert kinds == ["api", "browser"]
+    assert browser.session.session_key not in str(document)
 
 
 def test_the_export_lists_factors_by_name_and_date_only(user):
