@@ -36,7 +36,11 @@ from accounts.services.confinement import (
     is_confined,
     mfa_required_for,
 )
-from accounts.services.data_export import export_account_data, export_filename
+from accounts.services.data_export import (
+    event_actor,
+    export_account_data,
+    export_filename,
+)
 from accounts.services.email_change import (
     cancel_email_change,
     check_email_change_link,
@@ -160,6 +164,7 @@ __all__ = [
     "revoke_browser_session",
     "end_browser_session",
     "active_browser_sessions",
+    "event_actor",
     "export_account_data",
     "export_filename",
     "bind_signin_code",

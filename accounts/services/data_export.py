@@ -116,23 +116,29 @@ def _document(user: User) -> dict:
     }
 
 
+def event_actor(event: AuthEvent) -> str | None:
+    """The role ("staff" or "system") of whoever other than the owner caused
+    `event`, or None for the owner's own. The owner learns that staff acted,
+    not which staff member nor from where: such an event's address and user
+    agent are the staff member's, not the owner's."""
+    detail = event.detail if isinstance(event.detail, dict) else {}
+    actor = next((detail[key] for key in ACTOR_KEYS if detail.get(key)), None)
+    if actor is None:
+        return None
+    return SYSTEM if actor == SYSTEM else STAFF
+
+
 def _event(event: AuthEvent) -> dict:
     detail = event.detail if isinstance(event.detail, dict) else {}
     door = detail.get("door")
-    item = {
+    actor = event_actor(event)
+    return {
         "type": event.type,
         "created_at": _time(event.created_at),
-        "ip": event.ip,
+        "ip": None if actor else event.ip,
         "door": door if isinstance(door, str) else None,
-        "actor": None,
+        "actor": actor,
     }
-    actor = next((detail[key] for key in ACTOR_KEYS if detail.get(key)), None)
-    if actor is not None:
-        # The owner learns that staff acted, not which staff member nor from
-        # where: the event's address is the staff member's, not the owner's.
-        item["actor"] = SYSTEM if actor == SYSTEM else STAFF
-        item["ip"] = None
-    return item
 
 
 def _time(moment: datetime | None) -> str | None:

@@ -65,7 +65,7 @@ def start_factor_reset(
         user.refresh_from_db()
         _refuse_unless_resettable(user, now)
         for earlier in FactorReset.objects.live().filter(user=user):
-            _cancel(earlier, "replaced", client, now=now)
+            _cancel(earlier, "replaced", client, now=now, by=str(actor.pk))
         reset = FactorReset.objects.create(
             user=user,
             started_by=actor,
@@ -257,14 +257,19 @@ def _reset_of(token, resets) -> tuple[FactorReset, str]:
     return reset, action
 
 
-def _cancel(reset: FactorReset, reason: str, client: Client, *, now=None) -> None:
+def _cancel(
+    reset: FactorReset, reason: str, client: Client, *, now=None, by: str = ""
+) -> None:
     reset.cancelled_at = now or timezone.now()
     reset.cancel_reason = reason[:100]
     reset.save(update_fields=["cancelled_at", "cancel_reason"])
+    # `by` names the staff member whose new reset replaced this one: the
+    # client is theirs, and the owner's export must show the role, not them.
     record(
         reset.user,
         AuthEvent.Type.FACTOR_RESET_CANCELLED,
         client,
         reset=str(reset.pk),
         reason=reset.cancel_reason,
+        **({"by": by} if by else {}),
     )

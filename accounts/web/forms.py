@@ -199,6 +199,13 @@ class SignInCodeRequestForm(ServiceErrorsMixin, forms.Form):
 class SignInCodeForm(ServiceErrorsMixin, forms.Form):
     code = code_field()
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # The shared code box speaks of authenticator apps and recovery codes,
+        # which would send a person to the wrong place for this one.
+        self.fields["code"].label = "Code from the email"
+        self.fields["code"].help_text = "The 6 characters in the email we sent you."
+
 
 class ReauthenticateForm(ServiceErrorsMixin, forms.Form):
     """The password for an account without a second factor, a code for one

@@ -819,6 +819,7 @@ class SecurityView(SignedInMixin, TemplateView):
         this_browser = self.request.session.get(BROWSER_SESSION_KEY)
         for event in events:
             event.label = event_label(event)
+            event.actor = services.event_actor(event)
         for item in [*events, *sessions, *browser_sessions]:
             item.device = describe_device(item.user_agent)
         for browser in browser_sessions:

@@ -3,15 +3,27 @@ a person in, and the code_token answer tells nothing about the address."""
 
 from datetime import timedelta
 
+import jwt
 import pytest
 import time_machine
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
+from rest_framework.test import APIClient
 
 from accounts import codes
-from accounts.models import AuthEvent, PendingStep, User
-from accounts.tests.factories import UserFactory
-from accounts.tests.helpers import emailed_code, enable_totp, get_me, run_worker
+from accounts.models import AuthEvent, PendingStep, TokenSession, User
+from accounts.tests.factories import PASSWORD, UserFactory
+from accounts.tests.helpers import (
+    CLIENT_IP,
+    REFRESH,
+    SIGNIN_MFA,
+    attempt_sign_in,
+    emailed_code,
+    enable_totp,
+    get_me,
+    run_worker,
+    totp_code,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -30,6 +42,10 @@ def submit(api_client, code_token, code):
     return api_client.post(
         SIGNIN_CODE, {"code_token": code_token, "code": code}, format="json"
     )
+
+
+def claims(access_token: str) -> dict:
+    return jwt.decode(access_token, options={"verify_signature": False})
 
 
 def other_code(code):
@@ -276,3 +292,209 @@ def test_client_address_is_limited_in_code_requests(api_client, user, settings):
     response = api_client.post(REQUEST, {"email": user.email}, format="json")
 
     assert response.status_code == 429
+
+
+# Same answer whatever the address -----------------------------------------------
+def _answer(email, **extra):
+    response = APIClient(REMOTE_ADDR=CLIENT_IP).post(
+        REQUEST, {"email": email}, format="json", **extra
+    )
+    body = response.json()
+    headers = {k: v for k, v in response.items() if k.lower() not in VARYING}
+    return response.status_code, sorted(body), len(body["code_token"]), headers
+
+
+# Headers whose value differs per response whatever the address.
+VARYING = {"x-request-id", "date"}
+
+
+def test_the_whole_answer_is_the_same_for_every_kind_of_address(db, mailoutbox):
+    live = UserFactory()
+    unverified = UserFactory(email_verified=False)
+    inactive = UserFactory(is_active=False)
+    deleted = UserFactory()
+    deleted.deleted_at = timezone.now()
+    deleted.save()
+    addresses = [
+        live.email,
+        live.email.upper(),
+        unverified.email,
+        inactive.email,
+        deleted.email,
+        "nobody@example.com",
+    ]
+
+    answers = [_answer(email) for email in addresses]
+
+    assert answers[0][0] == 200
+    assert all(answer == answers[0] for answer in answers), answers
+    assert answers[0][3]["Cache-Control"] == "no-store"
+
+
+# Committed like production: the worker runs apart from the request.
+@pytest.mark.django_db(transaction=True)
+def test_every_address_queues_the_same_one_lookup_and_no_email(settings, mailoutbox):
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+    live = UserFactory()
+    inactive = UserFactory(is_active=False)
+
+    for email in (live.email, inactive.email, "nobody@example.com"):
+        _answer(email)
+
+    queued = list(DBTaskResult.objects.order_by("enqueued_at"))
+    assert [task.task_path for task in queued] == [queued[0].task_path] * 3
+    assert {tuple(sorted(t.args_kwargs["kwargs"])) for t in queued} == {
+        ("email", "step_id")
+    }
+    assert mailoutbox == []
+    assert not PendingStep.objects.filter(user__isnull=False).exists()
+
+
+def test_a_code_token_of_an_unknown_address_answers_like_a_wrong_code(
+    api_client, user, mailoutbox
+):
+    real = ask(api_client, user.email)
+    wrong_on_real = submit(api_client, real, "AAAAAA")
+    unknown = ask(api_client, "nobody@example.com")
+
+    answer = submit(api_client, unknown, "AAAAAA")
+
+    assert (answer.status_code, answer.json()) == (400, INVALID)
+    assert (wrong_on_real.status_code, wrong_on_real.json()) == (400, INVALID)
+
+
+# Bound to its code_token -------------------------------------------------------
+def test_a_code_never_signs_in_through_another_accounts_code_token(
+    api_client, user, mailoutbox
+):
+    other = UserFactory()
+    mine = ask(api_client, user.email)
+    my_code = emailed_code(mailoutbox[-1])
+    theirs = ask(api_client, other.email)
+
+    answer = submit(api_client, theirs, my_code)
+
+    assert (answer.status_code, answer.json()) == (400, INVALID)
+    assert User.objects.get(pk=other.pk).last_login is None
+    # The wrong try counted against their code, not mine.
+    assert submit(api_client, mine, my_code).status_code == 200
+
+
+def test_a_code_token_is_refused_in_place_of_other_tokens(api_client, user, mailoutbox):
+    code_token = ask(api_client, user.email)
+
+    refresh = api_client.post(REFRESH, {"refresh_token": code_token}, format="json")
+    mfa = api_client.post(
+        SIGNIN_MFA, {"mfa_token": code_token, "code": "123456"}, format="json"
+    )
+
+    assert refresh.status_code == 401
+    assert mfa.status_code in (400, 401)
+    assert "access_token" not in mfa.json()
+
+
+# What a code sign-in proves -------------------------------------------------------
+def test_tokens_of_a_code_sign_in_say_email_at_level_one(api_client, user, mailoutbox):
+    User.objects.filter(pk=user.pk).update(email_verified=False)
+    code_token = ask(api_client, user.email)
+
+    body = submit(api_client, code_token, emailed_code(mailoutbox[-1])).json()
+
+    access = claims(body["access_token"])
+    assert access["amr"] == ["email"]
+    assert access["aal"] == 1
+    assert isinstance(access["auth_time"], int)
+    assert body["user"]["email_verified"] is True
+    session = TokenSession.objects.get(user=user, revoked_at=None)
+    assert list(session.amr) == ["email"]
+
+
+def test_a_code_and_an_app_code_finish_at_level_two(api_client, user, mailoutbox):
+    secret = enable_totp(user)
+    code_token = ask(api_client, user.email)
+    first = submit(api_client, code_token, emailed_code(mailoutbox[-1])).json()
+    assert first["methods"] == ["totp"]
+
+    second = api_client.post(
+        SIGNIN_MFA,
+        {"mfa_token": first["mfa_token"], "code": totp_code(secret)},
+        format="json",
+    )
+
+    assert second.status_code == 200, second.content
+    access = claims(second.json()["access_token"])
+    assert (access["amr"], access["aal"]) == (["email", "otp"], 2)
+
+
+# The per-account bucket ------------------------------------------------------------
+def _wrong_codes_from_many_addresses(user, mailoutbox, count):
+    for n in range(count):
+        client = APIClient(REMOTE_ADDR=f"198.51.100.{n + 10}")
+        answer = submit(client, ask(client, user.email), "AAAAAA")
+        assert (answer.status_code, answer.json()) == (400, INVALID)
+
+
+def test_wrong_codes_count_per_account_whatever_the_client_address(user, mailoutbox):
+    _wrong_codes_from_many_addresses(user, mailoutbox, 5)
+    fresh = APIClient(REMOTE_ADDR="203.0.113.9")
+    code_token = ask(fresh, user.email)
+
+    response = submit(fresh, code_token, emailed_code(mailoutbox[-1]))
+
+    assert response.status_code == 429
+    assert int(response["Retry-After"]) > 0
+    assert "access_token" not in response.json()
+
+
+def test_the_code_limit_lifts_after_its_delay(user, mailoutbox):
+    with time_machine.travel(timezone.now(), tick=False) as clock:
+        _wrong_codes_from_many_addresses(user, mailoutbox, 5)
+        clock.shift(15 * 60 + 1)
+        client = APIClient(REMOTE_ADDR="203.0.113.9")
+        code_token = ask(client, user.email)
+
+        response = submit(client, code_token, emailed_code(mailoutbox[-1]))
+
+    assert response.status_code == 200, response.content
+
+
+def test_failed_passwords_do_not_stop_a_code_sign_in(user, mailoutbox):
+    for n in range(11):
+        attempt_sign_in(user.email, "not the password", ip=f"198.51.100.{n + 10}")
+    assert attempt_sign_in(user.email, PASSWORD, ip="203.0.113.8").status_code == 429
+    client = APIClient(REMOTE_ADDR="203.0.113.9")
+    code_token = ask(client, user.email)
+
+    response = submit(client, code_token, emailed_code(mailoutbox[-1]))
+
+    assert response.status_code == 200, response.content
+
+
+def test_throttles_off_lifts_the_account_limit_but_not_three_tries_per_code(
+    api_client, user, mailoutbox, settings
+):
+    settings.THROTTLE_RATES = "off"
+    _wrong_codes_from_many_addresses(user, mailoutbox, 6)
+    code_token = ask(api_client, user.email)
+    code = emailed_code(mailoutbox[-1])
+    for _ in range(3):
+        assert submit(api_client, code_token, other_code(code)).json() == INVALID
+
+    assert submit(api_client, code_token, code).json() == INVALID
+    fresh = ask(api_client, user.email)
+    assert submit(api_client, fresh, emailed_code(mailoutbox[-1])).status_code == 200
+
+
+def test_bad_input_is_a_clear_400(api_client, user):
+    for body in (
+        {},
+        {"code_token": "x"},
+        {"code": "ABCDEF"},
+        {"code_token": 7, "code": ["A"]},
+        {"code_token": "x", "code": "ABCDEF", "extra": 1},
+    ):
+        response = api_client.post(SIGNIN_CODE, body, format="json")
+        assert response.status_code == 400, (body, response.content)
+    for body in ({}, {"email": ["a@example.com"]}, {"email": "a@example.com", "x": 1}):
+        response = api_client.post(REQUEST, body, format="json")
+        assert response.status_code == 400, (body, response.content)

@@ -10,7 +10,7 @@ from django.utils import timezone
 from accounts import services
 from accounts.models import BrowserSession, TokenSession, User
 from accounts.tests.factories import UserFactory
-from accounts.tests.helpers import bearer_client, browser_signed_in
+from accounts.tests.helpers import bearer_client, browser_signed_in, two_factors
 from accounts.web.display import describe_device
 
 CHROME_ON_LINUX = (
@@ -154,3 +154,31 @@ def test_signing_up_records_the_browser(db):
 
     listed = browser.get("/accounts/security/").context["browser_sessions"]
     assert [(b.device, b.current) for b in listed] == [("Chrome on Linux", True)]
+
+
+def test_events_caused_by_staff_show_the_role_not_their_device_or_address(
+    user, superuser
+):
+    staff_client = services.Client(ip="203.0.113.77", user_agent=FIREFOX_ON_WINDOWS)
+    services.deactivate_user(
+        actor=superuser,
+        user=user,
+        assurance=two_factors(),
+        client=staff_client,
+    )
+    services.activate_user(
+        actor=superuser,
+        user=User.objects.get(pk=user.pk),
+        assurance=two_factors(),
+        client=staff_client,
+    )
+    browser = browser_signed_in(
+        User.objects.get(pk=user.pk), client=Client(HTTP_USER_AGENT=CHROME_ON_LINUX)
+    )
+
+    page = browser.get("/accounts/security/").content.decode()
+
+    assert "203.0.113.77" not in page
+    assert "Firefox on Windows" not in page
+    assert page.count("By staff") == 2
+    assert "Chrome on Linux · 127.0.0.1" in page
