@@ -17,6 +17,10 @@ class Client:
 
     ip: str | None = None
     user_agent: str = ""
+    # Which door the request came through: "api", "web" (the pages) or "admin";
+    # empty for the worker and commands. The audit trail keeps it, so the owner
+    # can tell an app's sign-in from a browser's.
+    door: str = ""
 
     def __post_init__(self):
         # Cut once here, whoever builds the value (a door, the worker, a

@@ -31,8 +31,19 @@ def client_ip(request) -> str | None:
 def client_of(request) -> Client:
     """The request's origin as the plain value the services take."""
     return Client(
-        ip=client_ip(request), user_agent=request.META.get("HTTP_USER_AGENT", "")
+        ip=client_ip(request),
+        user_agent=request.META.get("HTTP_USER_AGENT", ""),
+        door=door_of(request),
     )
+
+
+def door_of(request) -> str:
+    path = request.path_info
+    if path.startswith("/api/"):
+        return "api"
+    if path.startswith("/admin/"):
+        return "admin"
+    return "web"
 
 
 def device_of(request) -> str | None:

@@ -10,6 +10,10 @@ security_log = logging.getLogger("accounts.security")
 
 
 def record(user: User | None, event: str, client: Client, **detail) -> None:
+    if client.door:
+        # A service may name the door itself (it knows better, e.g. a browser
+        # session revoked through the API); otherwise the request's door.
+        detail.setdefault("door", client.door)
     AuthEvent.objects.create(
         user=user,
         type=event,

@@ -38,6 +38,16 @@ EVENT_LABELS = {
 }
 
 
+DOOR_LABELS = {"api": "app", "web": "website", "admin": "staff site"}
+
+
+def event_door(event: AuthEvent) -> str | None:
+    """Through what the event came, in words: an app (the API), this website
+    or the staff site; None when the service itself acted."""
+    door = event.detail.get("door") if isinstance(event.detail, dict) else None
+    return DOOR_LABELS.get(door)
+
+
 def event_label(event: AuthEvent) -> str:
     if event.type == AuthEvent.Type.SIGNOUT and event.detail.get("door") == "web":
         return "Signed out"

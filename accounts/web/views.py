@@ -48,7 +48,7 @@ from accounts.request_assurance import (
     safe_next,
 )
 from accounts.tokens import FACTOR_RESET_ACCEPT
-from accounts.web.display import describe_device, event_label
+from accounts.web.display import describe_device, event_door, event_label
 from accounts.web.error_pages import too_many_requests
 from accounts.web.forms import (
     ChangePasswordForm,
@@ -820,6 +820,7 @@ class SecurityView(SignedInMixin, TemplateView):
         for event in events:
             event.label = event_label(event)
             event.actor = services.event_actor(event)
+            event.door = event_door(event)
         for item in [*events, *sessions, *browser_sessions]:
             item.device = describe_device(item.user_agent)
         for browser in browser_sessions:

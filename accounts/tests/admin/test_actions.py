@@ -40,7 +40,8 @@ def test_activate_action_lets_inactive_accounts_sign_in_again(
     assert dormant.is_active is True
     assert authenticate(username=dormant.username, password=PASSWORD) == dormant
     assert events(dormant, AuthEvent.Type.ACCOUNT_ACTIVATED).get().detail == {
-        "by": str(superuser.pk)
+        "door": "admin",
+        "by": str(superuser.pk),
     }
 
 

@@ -67,6 +67,7 @@ def test_superuser_starts_a_reset_that_emails_the_owner_a_link(
     assert emailed_path(message).startswith("/accounts/mfa/reset/")
     event = AuthEvent.objects.get(user=member, type="factor_reset_started")
     assert event.detail == {
+        "door": "admin",
         "by": str(superuser.pk),
         "reason": REASON,
         "reset": str(reset.pk),

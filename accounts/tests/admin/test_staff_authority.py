@@ -278,6 +278,7 @@ def test_group_and_permission_edits_are_audited_with_the_actor(
         user=plain, type=AuthEvent.Type.PERMISSIONS_CHANGED
     )
     assert event.detail == {
+        "door": "admin",
         "by": str(superuser.pk),
         "granted": ["group:editors", "permission:accounts.delete_user"],
         "revoked": [],
@@ -324,6 +325,7 @@ def test_editing_a_groups_permissions_is_audited(superuser_client, superuser):
     (event,) = AuthEvent.objects.filter(type=AuthEvent.Type.GROUP_CHANGED)
     assert event.user is None
     assert event.detail == {
+        "door": "admin",
         "by": str(superuser.pk),
         "group": "editors",
         "granted": ["permission:accounts.delete_user"],

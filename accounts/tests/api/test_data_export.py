@@ -85,6 +85,21 @@ def test_the_export_holds_the_account_its_sessions_events_and_factors(user):
     assert document["recovery_codes"] == {"remaining": 0}
 
 
+def test_each_event_names_the_door_it_came_through(user, superuser):
+    browser_signed_in(user)
+    browser_signed_in(superuser, admin=True)
+    client, _ = signed_in(user)
+
+    document = client.get(EXPORT).json()
+
+    signins = [e["door"] for e in document["events"] if e["type"] == "signin_succeeded"]
+    assert sorted(signins) == ["api", "web"]
+    export = next(e for e in document["events"] if e["type"] == "export")
+    assert export["door"] == "api"
+    admin_signin = AuthEvent.objects.get(user=superuser, type="signin_succeeded")
+    assert admin_signin.detail["door"] == "admin"
+
+
 def test_the_export_lists_browser_sessions_beside_api_sessions(user):
     browser = browser_signed_in(user)
     client, _ = signed_in(user)

@@ -186,7 +186,7 @@ def test_reauthentication_is_audited(user):
     reauthenticate(tokens["access_token"], password=PASSWORD)
 
     event = AuthEvent.objects.get(user=user, type=AuthEvent.Type.REAUTHENTICATED)
-    assert event.detail == {"method": "pwd"}
+    assert event.detail == {"method": "pwd", "door": "api"}
 
 
 @pytest.mark.parametrize(("age", "recent"), [(300, True), (301, False)])

@@ -67,7 +67,7 @@ def test_code_from_the_email_signs_in_with_amr_email(api_client, user, mailoutbo
     user.refresh_from_db()
     assert user.last_login is not None
     event = AuthEvent.objects.filter(user=user, type="signin_succeeded").last()
-    assert event.detail == {"method": "email"}
+    assert event.detail == {"method": "email", "door": "api"}
 
 
 def test_code_is_compared_ignoring_case_and_surrounding_spaces(

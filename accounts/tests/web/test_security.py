@@ -13,6 +13,7 @@ from accounts.tests.helpers import (
     bearer_client,
     enable_totp,
     messages_of,
+    signed_in,
 )
 
 
@@ -36,6 +37,17 @@ def test_security_page_lists_recent_events_newest_first(client, user, password):
 
     labels = [event.label for event in response.context["events"]]
     assert labels[:2] == ["Password changed", "Signed in"]
+
+
+def test_security_page_says_through_which_door_each_event_came(client, user, password):
+    signed_in(user)
+    client.post("/accounts/signin/", {"username": user.email, "password": password})
+
+    response = client.get("/accounts/security/")
+
+    doors = [event.door for event in response.context["events"]]
+    assert doors[:2] == ["website", "app"]
+    assert "via the app" in response.content.decode()
 
 
 def test_security_page_lists_at_most_twenty_events_of_this_user_only(
