@@ -183,6 +183,9 @@ def complete_factor_reset(*, reset_id: str) -> str:
             NO_CLIENT,
             reset=str(reset.pk),
             factors_removed=factors,
+            # The worker acts, at the time the accepted reset said: the owner's
+            # history shows the service did it, not the owner.
+            by="system",
         )
         emails.send_factor_reset_completed(user)
     return "completed"

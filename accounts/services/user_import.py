@@ -282,7 +282,7 @@ def _write_imported(rows: list[_ImportRow]) -> tuple[int, list, list]:
             AuthEvent(
                 user=user,
                 type=AuthEvent.Type.SIGNUP,
-                detail={"imported": True}
+                detail={"imported": True, "by": "system"}
                 | ({"superuser": True} if user.is_superuser else {}),
             )
             for user in to_create

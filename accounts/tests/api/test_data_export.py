@@ -297,6 +297,22 @@ def test_a_staff_replaced_factor_reset_shows_staff_and_not_their_address(
     assert {(e["actor"], e["ip"]) for e in caused} == {("staff", None)}
 
 
+def test_a_reset_carried_out_by_the_worker_shows_the_service(user, superuser):
+    enable_totp(user)
+    reset = services.start_factor_reset(
+        actor=superuser, user=user, reason="lost phone", assurance=two_factors()
+    )
+    reset.accepted_at = reset.due_at = timezone.now()
+    reset.save(update_fields=["accepted_at", "due_at"])
+    assert services.complete_factor_reset(reset_id=str(reset.pk)) == "completed"
+    client, _ = signed_in(user)
+
+    events = client.get(EXPORT).json()["events"]
+
+    completed = next(e for e in events if e["type"] == "factor_reset_completed")
+    assert (completed["actor"], completed["ip"]) == ("system", None)
+
+
 def test_events_staff_caused_in_every_way_show_the_role_only(user, superuser):
     proof = two_factors()
     staff_client = Client(ip=STAFF_IP, user_agent="StaffBrowser/1")
