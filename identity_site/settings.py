@@ -55,6 +55,8 @@ ALLOWED_HOSTS = env.list(
 SITE_URL = env.str("SITE_URL", default="http://localhost:8000").rstrip("/")
 SITE_NAME = env.str("SITE_NAME", default="Identity")
 FRONTEND_URL = env.str("FRONTEND_URL", default="").rstrip("/")
+# Serves the example SPA (examples/spa/) at /examples/spa/; development only.
+EXAMPLE_SPA = _bool("EXAMPLE_SPA", DEBUG)
 # Mounts /bench/ceiling, the plain view `make bench` measures the stack's limit
 # with; off everywhere but the benchmark's own server.
 BENCH_ENDPOINTS = _bool("BENCH_ENDPOINTS", False)
