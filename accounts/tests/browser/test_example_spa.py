@@ -152,3 +152,23 @@ def test_a_page_on_another_origin_cannot_use_the_cookie(page, account, password)
 
     expect(page.get_by_role("alert")).to_contain_text("Open this page at")
     expect_signed_out(page)
+
+
+def test_the_access_token_is_renewed_silently_before_it_expires(
+    page, account, password
+):
+    # The page's clock is Playwright's, so the 14-minute wait takes no time.
+    page.clock.install()
+    page.goto(SPA)
+    sign_in_with_password(page, "ada", password)
+    expect_signed_in_as(page, "ada")
+    first_cookie = refresh_cookie(page)["value"]
+
+    with page.expect_response(
+        lambda response: response.url.endswith("/api/v1/auth/token/refresh")
+    ) as renewal:
+        page.clock.run_for("14:30")
+
+    assert renewal.value.status == 200
+    assert refresh_cookie(page)["value"] != first_cookie
+    expect_signed_in_as(page, "ada")
