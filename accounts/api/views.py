@@ -46,6 +46,10 @@ ERROR_401 = OpenApiResponse(
 )
 ERROR_403 = OpenApiResponse(s.DetailSerializer, description="Not allowed for you.")
 ERROR_404 = OpenApiResponse(s.DetailSerializer, description="No such account.")
+ERROR_403_TRANSPORT = OpenApiResponse(
+    s.DetailSerializer,
+    description="X-Token-Transport: cookie from an Origin that is not allowed.",
+)
 
 
 def _data(serializer_class, request, **kwargs):
@@ -118,6 +122,7 @@ class SignUpApi(PublicApi):
                 "mandatory, no tokens: a detail and the user.",
             ),
             400: ERRORS_400,
+            403: ERROR_403_TRANSPORT,
         },
     )
     def post(self, request):
@@ -179,7 +184,9 @@ class SignInApi(PublicApi):
                 s.DetailSerializer, description="Invalid email or password"
             ),
             403: OpenApiResponse(
-                s.DetailSerializer, description="Inactive or unverified account"
+                s.DetailSerializer,
+                description="Inactive or unverified account; or the cookie "
+                "transport from an Origin that is not allowed.",
             ),
         },
     )
@@ -217,6 +224,7 @@ class SignInMfaApi(PublicApi):
                 s.DetailSerializer,
                 description="Unknown, expired, used or killed mfa_token.",
             ),
+            403: ERROR_403_TRANSPORT,
             429: OpenApiResponse(s.DetailSerializer),
         },
     )
@@ -289,7 +297,11 @@ class SignInCodeApi(SignInCodeBase):
                 "for a wrong code or an unknown, used, expired or outdated "
                 "code_token."
             ),
-            403: OpenApiResponse(s.DetailSerializer, description="Inactive account"),
+            403: OpenApiResponse(
+                s.DetailSerializer,
+                description="Inactive account; or the cookie transport from an "
+                "Origin that is not allowed.",
+            ),
             404: OpenApiResponse(description="SIGNIN_BY_CODE is off."),
             429: OpenApiResponse(s.DetailSerializer),
         },
@@ -364,10 +376,7 @@ class RefreshApi(CookieClearingApi, PublicApi):
                 "token (reuse revokes every session of the user); with the "
                 "cookie transport the cookie is cleared.",
             ),
-            403: OpenApiResponse(
-                s.DetailSerializer,
-                description="Cookie transport from an Origin that is not allowed.",
-            ),
+            403: ERROR_403_TRANSPORT,
             409: OpenApiResponse(
                 s.CodedDetailSerializer,
                 description="refresh_conflict: the token was rotated by another "
@@ -400,7 +409,12 @@ class SignOutApi(CookieClearingApi):
     @extend_schema(
         parameters=[TRANSPORT_HEADER],
         request=s.RefreshTokenSerializer,
-        responses={204: None, 400: ERRORS_400, 401: ERROR_401, 403: ERROR_403},
+        responses={
+            204: None,
+            400: ERRORS_400,
+            401: ERROR_401,
+            403: ERROR_403_TRANSPORT,
+        },
     )
     def post(self, request):
         """Takes the caller's refresh token and ends its session (with
