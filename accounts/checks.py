@@ -9,6 +9,7 @@ import ipaddress
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from corsheaders.conf import conf as cors_conf
 from cryptography.fernet import Fernet
 from django.conf import settings
 from django.core import checks
@@ -333,6 +334,43 @@ def check_second_factors(app_configs=None, **kwargs):
                     'print(Fernet.generate_key().decode())"`).',
                 )
             )
+    return errors
+
+
+@checks.register(TAG)
+def check_cors(app_configs=None, **kwargs):
+    """With credentials, an allowed origin's script reads answers made with
+    the browser's cookies (the refresh cookie of an SPA session included):
+    only origins named one by one may have that. A wildcard or a regex lets
+    in origins nobody reviewed; `null` is any sandboxed frame or file: page."""
+    if not cors_conf.CORS_ALLOW_CREDENTIALS:
+        return []
+    errors = []
+    with_credentials = "is not allowed with CORS_ALLOW_CREDENTIALS; "
+    if cors_conf.CORS_ALLOW_ALL_ORIGINS:
+        errors.append(
+            _error(
+                "CORS_ALLOW_ALL_ORIGINS",
+                with_credentials + "list each origin in CORS_ALLOWED_ORIGINS.",
+            )
+        )
+    if cors_conf.CORS_ALLOWED_ORIGIN_REGEXES:
+        errors.append(
+            _error(
+                "CORS_ALLOWED_ORIGIN_REGEXES",
+                with_credentials + "list each origin in CORS_ALLOWED_ORIGINS.",
+            )
+        )
+    if any(
+        str(origin).strip().lower() == "null"
+        for origin in cors_conf.CORS_ALLOWED_ORIGINS
+    ):
+        errors.append(
+            _error(
+                "CORS_ALLOWED_ORIGINS",
+                "the origin `null` " + with_credentials + "remove it.",
+            )
+        )
     return errors
 
 

@@ -176,6 +176,19 @@ class Conflict(ServiceError):
     shows_code = True
 
 
+class RefreshConflict(Conflict):
+    """A refresh token superseded by a refresh moments ago: another tab of the
+    same app refreshed first. Nothing is revoked; the client retries with the
+    token it now holds."""
+
+    code, message, shows_code = (
+        "refresh_conflict",
+        "This refresh token was just rotated by another request; "
+        "retry with the current one.",
+        True,
+    )
+
+
 class EnrolCodeNotNeeded(Conflict):
     """Only a confined session asks for an enrolment code."""
 

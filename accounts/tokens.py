@@ -55,6 +55,12 @@ class TokenPair:
     expires_in: int
     session_id: str
     token_type: str = "Bearer"
+    # When the refresh token expires (epoch seconds): a cookie carrying it
+    # lives exactly as long.
+    refresh_expires_at: int = 0
+    # TokenSession.Transport of the session: "cookie" keeps the refresh token
+    # out of every body (accounts.api.transport).
+    transport: str = "body"
 
 
 def mint_pair(
@@ -91,6 +97,7 @@ def mint_pair(
         refresh_token=str(refresh),
         expires_in=int(access.lifetime.total_seconds()),
         session_id=session_id,
+        refresh_expires_at=int(refresh["exp"]),
     )
     return pair, refresh["jti"]
 

@@ -9,6 +9,7 @@ import os
 from pathlib import Path
 
 import environ
+from corsheaders.defaults import default_headers as cors_default_headers
 from django.core.exceptions import ImproperlyConfigured
 
 from accounts.hashers import ACCEPTED_HASHERS
@@ -54,6 +55,8 @@ ALLOWED_HOSTS = env.list(
 SITE_URL = env.str("SITE_URL", default="http://localhost:8000").rstrip("/")
 SITE_NAME = env.str("SITE_NAME", default="Identity")
 FRONTEND_URL = env.str("FRONTEND_URL", default="").rstrip("/")
+# Serves the example SPA (examples/spa/) at /examples/spa/; development only.
+EXAMPLE_SPA = _bool("EXAMPLE_SPA", DEBUG)
 # Mounts /bench/ceiling, the plain view `make bench` measures the stack's limit
 # with; off everywhere but the benchmark's own server.
 BENCH_ENDPOINTS = _bool("BENCH_ENDPOINTS", False)
@@ -386,7 +389,13 @@ CONTENT_SECURITY_POLICY = {
 
 CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
 CORS_URLS_REGEX = r"^/api/.*$"
+# true lets a same-site SPA on a listed origin send its refresh cookie (the
+# cookie transport); accounts.checks then refuses a wildcard, a regex or `null`.
 CORS_ALLOW_CREDENTIALS = _bool("CORS_ALLOW_CREDENTIALS", False)
+CORS_ALLOW_ALL_ORIGINS = _bool("CORS_ALLOW_ALL_ORIGINS", False)
+CORS_ALLOWED_ORIGIN_REGEXES = env.list("CORS_ALLOWED_ORIGIN_REGEXES", default=[])
+# The SPA names its transport in X-Token-Transport (accounts.api.transport).
+CORS_ALLOW_HEADERS = (*cors_default_headers, "x-token-transport")
 
 # Oversize bodies are refused before parsing (a password of PASSWORD_MAX_LENGTH
 # characters fits).

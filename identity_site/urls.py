@@ -7,6 +7,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from accounts.api.views import JwksApi
 from accounts.observability.metrics import metrics_view
 from accounts.web.views import HomeView
+from identity_site.examples import example_spa
 
 urlpatterns = [
     path("", HomeView.as_view(), name="home"),
@@ -25,6 +26,9 @@ urlpatterns = [
     path(".well-known/jwks.json", JwksApi.as_view(), name="jwks"),
     path("admin/", admin.site.urls),
     path("metrics", metrics_view, name="metrics"),
+    # 404 unless EXAMPLE_SPA (default: DEBUG).
+    path("examples/spa/", example_spa, name="example_spa"),
+    path("examples/spa/<str:name>", example_spa, name="example_spa_file"),
 ]
 
 # The site's own error pages, JSON under /api/ (accounts/web/error_pages.py).

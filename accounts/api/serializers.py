@@ -178,7 +178,11 @@ class DeleteAccountSerializer(StrictSerializer):
 
 class TokenResponseSerializer(serializers.Serializer):
     access_token = serializers.CharField()
-    refresh_token = serializers.CharField()
+    refresh_token = serializers.CharField(
+        required=False,
+        help_text="Absent for a cookie session (X-Token-Transport: cookie): "
+        "the refresh token is in its HttpOnly cookie.",
+    )
     token_type = serializers.CharField()
     expires_in = serializers.IntegerField()
     user = UserSerializer(required=False)

@@ -4,9 +4,12 @@ Service errors propagate to accounts.api.exception_handler, which maps them to
 statuses.
 """
 
+import uuid
+
 from django.contrib.auth.signals import user_logged_in
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
+    OpenApiParameter,
     OpenApiResponse,
     PolymorphicProxySerializer,
     extend_schema,
@@ -19,7 +22,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts import selectors, services, signing_keys, tokens
-from accounts.api import schema  # noqa: F401  (registers the bearer scheme)
+from accounts.api import (
+    schema,  # noqa: F401  (registers the bearer scheme)
+    transport,
+)
 from accounts.api import serializers as s
 from accounts.api.pagination import StaffCursorPagination
 from accounts.api.permissions import (
@@ -40,6 +46,10 @@ ERROR_401 = OpenApiResponse(
 )
 ERROR_403 = OpenApiResponse(s.DetailSerializer, description="Not allowed for you.")
 ERROR_404 = OpenApiResponse(s.DetailSerializer, description="No such account.")
+ERROR_403_TRANSPORT = OpenApiResponse(
+    s.DetailSerializer,
+    description="X-Token-Transport: cookie from an Origin that is not allowed.",
+)
 
 
 def _data(serializer_class, request, **kwargs):
@@ -56,20 +66,36 @@ def _query(serializer_class, request):
 
 
 def token_response(pair, user=None, status_code=status.HTTP_200_OK) -> Response:
-    body = {
-        "access_token": pair.access_token,
-        "refresh_token": pair.refresh_token,
-        "token_type": pair.token_type,
-        "expires_in": pair.expires_in,
-    }
+    """Every answer that issues a token pair. A cookie session's refresh token
+    goes into its cookie and never into the body, whatever the request."""
+    body = {"access_token": pair.access_token}
+    if pair.transport != transport.COOKIE:
+        body["refresh_token"] = pair.refresh_token
+    body.update(token_type=pair.token_type, expires_in=pair.expires_in)
     if user is not None:
         body["user"] = s.UserSerializer(user).data
     # Tokens must never sit in a browser or proxy cache.
-    return Response(
+    response = Response(
         body,
         status=status_code,
         headers={"Cache-Control": "no-store", "Pragma": "no-cache"},
     )
+    if pair.transport == transport.COOKIE:
+        transport.set_refresh_cookie(response, pair)
+    return response
+
+
+TRANSPORT_HEADER = OpenApiParameter(
+    transport.HEADER,
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    enum=["cookie", "body"],
+    description="`cookie` (SPAs on the service's own site): the session's "
+    "refresh token travels only in an HttpOnly cookie "
+    "(`__Host-identity_refresh`; `identity_refresh` on plain http), never in a "
+    "body. Needs an Origin naming SITE_URL, FRONTEND_URL or a listed CORS "
+    "origin (403 otherwise).",
+)
 
 
 class PublicApi(APIView):
@@ -81,6 +107,7 @@ class PublicApi(APIView):
 
 class SignUpApi(PublicApi):
     @extend_schema(
+        parameters=[TRANSPORT_HEADER],
         request=s.SignUpSerializer,
         responses={
             201: OpenApiResponse(
@@ -95,6 +122,7 @@ class SignUpApi(PublicApi):
                 "mandatory, no tokens: a detail and the user.",
             ),
             400: ERRORS_400,
+            403: ERROR_403_TRANSPORT,
         },
     )
     def post(self, request):
@@ -103,6 +131,7 @@ class SignUpApi(PublicApi):
             **_data(s.SignUpSerializer, request),
             client=client_of(request),
             issue_tokens=True,
+            transport=sign_in_transport(request),
         )
         if result.tokens is None:
             pending = {
@@ -119,9 +148,17 @@ class SignUpApi(PublicApi):
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
 
+def sign_in_transport(request) -> str:
+    """The transport a sign-in asks for (pass it to the service that starts
+    the session). A two-step sign-in takes it from the step that issues the
+    tokens."""
+    return transport.requested(request)
+
+
 def signed_in_response(request, user, pair) -> Response:
-    """The end of a sign-in through the API: tokens, Django's user_logged_in
-    (it carries the request), and the device cookie."""
+    """The end of a sign-in through the API: tokens (the refresh token in its
+    cookie for a cookie session), Django's user_logged_in (it carries the
+    request), and the device cookie."""
     user_logged_in.send(sender=type(user), request=request, user=user)
     response = token_response(pair, user)
     remember_device(response, user)
@@ -133,6 +170,7 @@ class SignInApi(PublicApi):
     parser_classes = [JSONParser, FormParser, MultiPartParser]
 
     @extend_schema(
+        parameters=[TRANSPORT_HEADER],
         request=s.SignInSerializer,
         responses={
             200: s.TokenResponseSerializer,
@@ -146,7 +184,9 @@ class SignInApi(PublicApi):
                 s.DetailSerializer, description="Invalid email or password"
             ),
             403: OpenApiResponse(
-                s.DetailSerializer, description="Inactive or unverified account"
+                s.DetailSerializer,
+                description="Inactive or unverified account; or the cookie "
+                "transport from an Origin that is not allowed.",
             ),
         },
     )
@@ -159,6 +199,7 @@ class SignInApi(PublicApi):
             client=client_of(request),
             issue_tokens=True,
             device=device_of(request),
+            transport=sign_in_transport(request),
         )
         if isinstance(result, services.SecondFactorNeeded):
             body = {
@@ -174,6 +215,7 @@ class SignInApi(PublicApi):
 
 class SignInMfaApi(PublicApi):
     @extend_schema(
+        parameters=[TRANSPORT_HEADER],
         request=s.SignInMfaSerializer,
         responses={
             200: s.TokenResponseSerializer,
@@ -182,6 +224,7 @@ class SignInMfaApi(PublicApi):
                 s.DetailSerializer,
                 description="Unknown, expired, used or killed mfa_token.",
             ),
+            403: ERROR_403_TRANSPORT,
             429: OpenApiResponse(s.DetailSerializer),
         },
     )
@@ -192,6 +235,7 @@ class SignInMfaApi(PublicApi):
             **_data(s.SignInMfaSerializer, request),
             client=client_of(request),
             issue_tokens=True,
+            transport=sign_in_transport(request),
         )
         return signed_in_response(request, result.user, result.tokens)
 
@@ -239,6 +283,7 @@ class SignInCodeRequestApi(SignInCodeBase):
 
 class SignInCodeApi(SignInCodeBase):
     @extend_schema(
+        parameters=[TRANSPORT_HEADER],
         request=s.SignInCodeSerializer,
         responses={
             200: s.TokenResponseSerializer,
@@ -252,7 +297,11 @@ class SignInCodeApi(SignInCodeBase):
                 "for a wrong code or an unknown, used, expired or outdated "
                 "code_token."
             ),
-            403: OpenApiResponse(s.DetailSerializer, description="Inactive account"),
+            403: OpenApiResponse(
+                s.DetailSerializer,
+                description="Inactive account; or the cookie transport from an "
+                "Origin that is not allowed.",
+            ),
             404: OpenApiResponse(description="SIGNIN_BY_CODE is off."),
             429: OpenApiResponse(s.DetailSerializer),
         },
@@ -265,6 +314,7 @@ class SignInCodeApi(SignInCodeBase):
             **_data(s.SignInCodeSerializer, request),
             client=client_of(request),
             issue_tokens=True,
+            transport=sign_in_transport(request),
         )
         if isinstance(result, services.SecondFactorNeeded):
             return mfa_required_response(result)
@@ -300,31 +350,102 @@ class ReauthenticateApi(APIView):
         return Response(body, headers=NO_STORE)
 
 
-class RefreshApi(PublicApi):
+class CookieClearingApi(APIView):
+    """Clears the refresh cookie on a 401 of a request that used it, so a dead
+    cookie is not presented again and again."""
+
+    used_cookie = False
+
+    def handle_exception(self, exc):
+        response = super().handle_exception(exc)
+        if self.used_cookie and response.status_code == 401:
+            transport.clear_refresh_cookie(response)
+        return response
+
+
+class RefreshApi(CookieClearingApi, PublicApi):
     @extend_schema(
+        parameters=[TRANSPORT_HEADER],
         request=s.RefreshTokenSerializer,
-        responses={200: s.TokenResponseSerializer, 400: ERRORS_400, 401: ERROR_401},
+        responses={
+            200: s.TokenResponseSerializer,
+            400: ERRORS_400,
+            401: OpenApiResponse(
+                s.DetailSerializer,
+                description="Invalid, expired, signed-out or reused refresh "
+                "token (reuse revokes every session of the user); with the "
+                "cookie transport the cookie is cleared.",
+            ),
+            403: ERROR_403_TRANSPORT,
+            409: OpenApiResponse(
+                s.CodedDetailSerializer,
+                description="refresh_conflict: the token was rotated by another "
+                "refresh less than 10 s ago (two tabs). Nothing is revoked and "
+                "the cookie is left alone: retry with the current token.",
+            ),
+        },
     )
     def post(self, request):
-        """Takes a refresh token; returns a new access and a rotated refresh token."""
-        data = _data(s.RefreshTokenSerializer, request)
+        """Takes a refresh token (with `X-Token-Transport: cookie`: none, the
+        cookie carries it); returns a new access and a rotated refresh token
+        (a cookie session's in its cookie)."""
+        if transport.requested(request) == transport.COOKIE:
+            transport.refuse_body_token(request)
+            _data(s.EmptySerializer, request)
+            self.used_cookie = True
+            refresh_token = transport.cookie_token(request)
+        else:
+            refresh_token = _data(s.RefreshTokenSerializer, request)["refresh_token"]
         return token_response(
-            services.rotate_refresh_token(**data, client=client_of(request))
+            services.rotate_refresh_token(
+                refresh_token=refresh_token, client=client_of(request)
+            )
         )
 
 
-class SignOutApi(APIView):
+class SignOutApi(CookieClearingApi):
     allowed_while_confined = CONFINED_MAY_USE_ALL_METHODS
 
     @extend_schema(
+        parameters=[TRANSPORT_HEADER],
         request=s.RefreshTokenSerializer,
-        responses={204: None, 400: ERRORS_400, 401: ERROR_401},
+        responses={
+            204: None,
+            400: ERRORS_400,
+            401: ERROR_401,
+            403: ERROR_403_TRANSPORT,
+        },
     )
     def post(self, request):
-        """Takes the caller's refresh token and ends its session."""
-        data = _data(s.RefreshTokenSerializer, request)
-        services.sign_out(user=request.user, **data, client=client_of(request))
-        return Response(status=status.HTTP_204_NO_CONTENT)
+        """Takes the caller's refresh token and ends its session (with
+        `X-Token-Transport: cookie`: no body, the cookie's session, or this
+        access token's when the cookie is gone). Clears the cookie."""
+        if transport.requested(request) == transport.COOKIE:
+            transport.refuse_body_token(request)
+            _data(s.EmptySerializer, request)
+            self.used_cookie = True
+            refresh_token = transport.cookie_token(request)
+            if refresh_token:
+                services.sign_out(
+                    user=request.user,
+                    refresh_token=refresh_token,
+                    client=client_of(request),
+                )
+            else:
+                services.sign_out_session(
+                    user=request.user,
+                    session_id=request.auth.get(tokens.SESSION_CLAIM),
+                    client=client_of(request),
+                )
+        else:
+            data = _data(s.RefreshTokenSerializer, request)
+            services.sign_out(user=request.user, **data, client=client_of(request))
+        return _cookie_cleared(Response(status=status.HTTP_204_NO_CONTENT))
+
+
+def _cookie_cleared(response: Response) -> Response:
+    transport.clear_refresh_cookie(response)
+    return response
 
 
 class SignOutAllApi(APIView):
@@ -332,9 +453,10 @@ class SignOutAllApi(APIView):
 
     @extend_schema(request=None, responses={204: None, 401: ERROR_401})
     def post(self, request):
-        """Revokes every token of the caller, access tokens included."""
+        """Revokes every token of the caller, access tokens included, and
+        clears the refresh cookie."""
         services.sign_out_all(user=request.user, client=client_of(request))
-        return Response(status=status.HTTP_204_NO_CONTENT)
+        return _cookie_cleared(Response(status=status.HTTP_204_NO_CONTENT))
 
 
 class SessionListApi(APIView):
@@ -360,7 +482,13 @@ class SessionDetailApi(APIView):
         services.revoke_session(
             user=request.user, session_id=session_id, client=client_of(request)
         )
-        return Response(status=status.HTTP_204_NO_CONTENT)
+        response = Response(status=status.HTTP_204_NO_CONTENT)
+        # (revoke_session has checked that session_id is a UUID.)
+        own = request.auth.get(tokens.SESSION_CLAIM)
+        if str(uuid.UUID(session_id)) == str(own):
+            # The caller's own session: its refresh cookie, if any, is dead.
+            transport.clear_refresh_cookie(response)
+        return response
 
 
 class EnrolCodeApi(APIView):

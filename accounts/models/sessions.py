@@ -21,7 +21,21 @@ class TokenSession(models.Model):
     user = models.ForeignKey(
         User, on_delete=models.CASCADE, related_name="token_sessions"
     )
+
+    class Transport(models.TextChoices):
+        # How the refresh token travels, fixed at sign-in: in JSON bodies, or
+        # only in an HttpOnly cookie the SPA's script can never read.
+        BODY = "body"
+        COOKIE = "cookie"
+
     refresh_jti = models.CharField(max_length=64)
+    transport = models.CharField(
+        max_length=8, choices=Transport.choices, default=Transport.BODY
+    )
+    # The refresh token superseded by the last refresh, and when: presented
+    # again shortly after, it is a second tab racing the first (409), not theft.
+    previous_jti = models.CharField(max_length=64, blank=True)
+    rotated_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     last_used_at = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField()

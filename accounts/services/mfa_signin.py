@@ -23,7 +23,7 @@ from accounts import emails, throttles
 from accounts.assurance import Assurance
 from accounts.client import NO_CLIENT, Client
 from accounts.errors import InvalidCode, InvalidMfaToken, SecondFactorLocked
-from accounts.models import AuthEvent, PendingStep, User
+from accounts.models import AuthEvent, PendingStep, TokenSession, User
 from accounts.services.audit import record
 from accounts.services.factor_reset import cancel_factor_reset
 from accounts.services.second_factor import mfa_methods, verify_second_factor
@@ -98,6 +98,7 @@ def complete_second_factor(
     code: str,
     client: Client = NO_CLIENT,
     issue_tokens: bool = False,
+    transport: str = TokenSession.Transport.BODY,
 ) -> SecondFactorPassed:
     """Sign in with an mfa_token and a code (6 digits: TOTP; anything else: a
     recovery code). Sets last_login and, when asked, starts an API session of
@@ -130,7 +131,10 @@ def complete_second_factor(
             tokens = None
             if issue_tokens:
                 tokens = start_api_session(
-                    user=user, assurance=assurance, client=client
+                    user=user,
+                    assurance=assurance,
+                    client=client,
+                    transport=transport,
                 )
     if method is None:
         # Raised after the commit: the wrong answer stays counted.

@@ -16,7 +16,7 @@ from accounts.services.links import user_for_link
 from accounts.services.reauthentication import require_recent_auth
 from accounts.services.recovery import queue_recovery, within_recovery_cap
 from accounts.services.revocation import revoke_all_tokens
-from accounts.services.sessions import start_api_session
+from accounts.services.sessions import session_transport, start_api_session
 from accounts.tokens import (
     TokenPair,
     password_reset_token,
@@ -54,7 +54,14 @@ def change_password(
         emails.send_password_changed(user)
         if not issue_tokens:
             return None
-        return start_api_session(user=user, assurance=assurance, client=client)
+        # The new session travels like the one that asked (a cookie SPA
+        # keeps its refresh token out of the body).
+        return start_api_session(
+            user=user,
+            assurance=assurance,
+            client=client,
+            transport=session_transport(session_id),
+        )
 
 
 def request_password_reset(*, email: str, client: Client = NO_CLIENT) -> None:

@@ -1,5 +1,6 @@
 """API sessions: issuing, rotating and revoking token pairs."""
 
+import dataclasses
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -14,6 +15,7 @@ from accounts.client import NO_CLIENT, Client
 from accounts.errors import (
     InvalidRefreshToken,
     NotYourToken,
+    RefreshConflict,
     RefreshTokenReused,
     SessionNotFound,
 )
@@ -33,14 +35,24 @@ from accounts.tokens import (
     mint_pair,
 )
 
+# Two tabs of one SPA share its refresh cookie: when both refresh at once, the
+# loser presents the token the winner just rotated. Within this grace that is
+# a conflict to retry, not theft.
+REFRESH_CONFLICT_GRACE = timedelta(seconds=10)
+
 
 def start_api_session(
-    *, user: User, assurance: Assurance, client: Client = NO_CLIENT
+    *,
+    user: User,
+    assurance: Assurance,
+    client: Client = NO_CLIENT,
+    transport: str = TokenSession.Transport.BODY,
 ) -> TokenPair:
     """Start a new API session for an already authenticated user: its first
     token pair, carrying what the sign-in proved (`assurance`). One insert, so
     it needs no transaction of its own; sign-in, sign-up and change-password
-    call it inside theirs."""
+    call it inside theirs. `transport` (TokenSession.Transport) is how its
+    refresh tokens travel for the session's whole life."""
     session_id = str(uuid.uuid4())
     now = timezone.now()
     expires_at = _session_end(created_at=now, now=now)
@@ -60,8 +72,22 @@ def start_api_session(
         auth_time=datetime.fromtimestamp(assurance.auth_time, tz=UTC),
         amr=list(assurance.amr),
         aal=assurance.aal,
+        transport=transport,
     )
-    return pair
+    return dataclasses.replace(pair, transport=transport)
+
+
+def session_transport(session_id: str | None) -> str:
+    """How the refresh tokens of an API session travel (body for a browser
+    session or an unknown id)."""
+    if not session_id or session_id.startswith("web:"):
+        return TokenSession.Transport.BODY
+    found = (
+        TokenSession.objects.filter(pk=session_id)
+        .values_list("transport", flat=True)
+        .first()
+    )
+    return found or TokenSession.Transport.BODY
 
 
 def session_assurance(session: TokenSession) -> Assurance:
@@ -104,33 +130,34 @@ def rotate_refresh_token(
     """Rotate a refresh token: the presented one stops working.
 
     Presenting a token that was already rotated means two parties hold it (theft):
-    every session of the user is revoked, access tokens included.
+    every session of the user is revoked, access tokens included. The one
+    exception is the token this session's last refresh superseded, presented
+    within REFRESH_CONFLICT_GRACE: a second tab (RefreshConflict, nothing
+    revoked). Only a refresh records `previous_jti`, so a token killed by a
+    revocation is never a conflict (the revoked session or token_generation
+    answers 401 first).
     """
     throttles.hit("refresh", client.ip)
     payload = _decode_refresh(refresh_token)
     reused_by = None
+    conflict = False
     with transaction.atomic():
+        # The row lock (SQLite: the IMMEDIATE transaction's write lock) makes
+        # two refreshes of one token take turns: the second sees the first's
+        # rotation and answers a conflict.
         session = (
             TokenSession.objects.select_for_update()
             .select_related("user")
             .filter(pk=payload.get(SESSION_CLAIM))
             .first()
         )
-        if (
-            session is None
-            or session.revoked_at
-            or session.expires_at <= timezone.now()
-        ):
+        now = timezone.now()
+        if session is None or session.revoked_at or session.expires_at <= now:
             raise InvalidRefreshToken()
         user = session.user
         if not is_current(user, payload):
             raise InvalidRefreshToken()
-        if payload["jti"] != session.refresh_jti:
-            revoke_all_tokens(user)
-            record(user, AuthEvent.Type.TOKEN_REUSE, client, session=str(session.pk))
-            reused_by = user
-        else:
-            now = timezone.now()
+        if payload["jti"] == session.refresh_jti:
             session.expires_at = _session_end(created_at=session.created_at, now=now)
             pair, jti = mint_pair(
                 user,
@@ -138,13 +165,34 @@ def rotate_refresh_token(
                 assurance=session_assurance(session),
                 not_after=session.expires_at,
             )
+            session.previous_jti, session.rotated_at = session.refresh_jti, now
             session.refresh_jti = jti
             session.last_used_at = now
-            session.save(update_fields=["refresh_jti", "last_used_at", "expires_at"])
+            session.save(
+                update_fields=[
+                    "refresh_jti",
+                    "previous_jti",
+                    "rotated_at",
+                    "last_used_at",
+                    "expires_at",
+                ]
+            )
+        elif (
+            payload["jti"] == session.previous_jti
+            and session.rotated_at is not None
+            and now - session.rotated_at <= REFRESH_CONFLICT_GRACE
+        ):
+            conflict = True
+        else:
+            revoke_all_tokens(user)
+            record(user, AuthEvent.Type.TOKEN_REUSE, client, session=str(session.pk))
+            reused_by = user
+    if conflict:
+        raise RefreshConflict()
     if reused_by is not None:
         # Raised after the commit, so the revocation is not rolled back with it.
         raise RefreshTokenReused()
-    return pair
+    return dataclasses.replace(pair, transport=session.transport)
 
 
 def sign_out(*, user: User, refresh_token: str, client: Client = NO_CLIENT) -> None:
@@ -153,7 +201,12 @@ def sign_out(*, user: User, refresh_token: str, client: Client = NO_CLIENT) -> N
     payload = _decode_refresh(refresh_token)
     if payload.get("sub") != str(user.pk):
         raise NotYourToken()
-    session_id = payload.get(SESSION_CLAIM)
+    sign_out_session(user=user, session_id=payload.get(SESSION_CLAIM), client=client)
+
+
+def sign_out_session(*, user: User, session_id, client: Client = NO_CLIENT) -> None:
+    """End one API session of the user's, as a sign-out (a cookie SPA whose
+    cookie is already gone signs out the session of its access token)."""
     with transaction.atomic():
         revoked = TokenSession.objects.filter(
             pk=session_id, user=user, revoked_at__isnull=True

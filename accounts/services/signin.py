@@ -18,7 +18,7 @@ from accounts.errors import (
     Throttled,
 )
 from accounts.managers import normalize_username
-from accounts.models import AuthEvent, User
+from accounts.models import AuthEvent, TokenSession, User
 from accounts.services.audit import record, security_log
 from accounts.services.mfa_signin import SecondFactorNeeded, start_second_factor
 from accounts.services.sessions import start_api_session
@@ -44,6 +44,7 @@ def sign_in(
     client: Client = NO_CLIENT,
     issue_tokens: bool = False,
     device: str | None = None,
+    transport: str = TokenSession.Transport.BODY,
 ) -> SignedIn | SecondFactorNeeded:
     """Check credentials (email or username). Updates last_login and records the
     attempt; the doors send user_logged_in, which carries the request. One answer
@@ -102,7 +103,9 @@ def sign_in(
         proved = Assurance.proved(PASSWORD)
         tokens = None
         if issue_tokens:
-            tokens = start_api_session(user=user, assurance=proved, client=client)
+            tokens = start_api_session(
+                user=user, assurance=proved, client=client, transport=transport
+            )
     return SignedIn(user=user, tokens=tokens, assurance=proved)
 
 

@@ -22,7 +22,7 @@ from accounts.assurance import EMAIL, Assurance
 from accounts.client import NO_CLIENT, Client
 from accounts.errors import InactiveAccount, InvalidSigninCode, NotFound
 from accounts.managers import normalize_email
-from accounts.models import AuthEvent, PendingStep, User
+from accounts.models import AuthEvent, PendingStep, TokenSession, User
 from accounts.services.audit import record
 from accounts.services.mfa_signin import SecondFactorNeeded, start_second_factor
 from accounts.services.revocation import revoke_all_tokens
@@ -117,6 +117,7 @@ def sign_in_with_code(
     code: str,
     client: Client = NO_CLIENT,
     issue_tokens: bool = False,
+    transport: str = TokenSession.Transport.BODY,
 ) -> SignedIn | SecondFactorNeeded:
     """Sign in with an emailed code and the code_token of its request. Any
     wrong part is one answer (InvalidSigninCode); wrong codes count against the
@@ -174,7 +175,9 @@ def sign_in_with_code(
         proved = Assurance.proved(EMAIL)
         tokens = None
         if issue_tokens:
-            tokens = start_api_session(user=user, assurance=proved, client=client)
+            tokens = start_api_session(
+                user=user, assurance=proved, client=client, transport=transport
+            )
     return SignedIn(user=user, tokens=tokens, assurance=proved)
 
 

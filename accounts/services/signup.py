@@ -5,7 +5,7 @@ from django.db import transaction
 from accounts import emails, throttles
 from accounts.assurance import PASSWORD, Assurance
 from accounts.client import NO_CLIENT, Client
-from accounts.models import AuthEvent, User
+from accounts.models import AuthEvent, TokenSession, User
 from accounts.services.account_checks import insert_account, prepare_account
 from accounts.services.audit import record
 from accounts.services.sessions import start_api_session
@@ -21,6 +21,7 @@ def sign_up(
     last_name: str = "",
     client: Client = NO_CLIENT,
     issue_tokens: bool = False,
+    transport: str = TokenSession.Transport.BODY,
 ) -> SignedIn:
     """Create an account. Queues the welcome email (with the verification link
     unless EMAIL_VERIFICATION is none). Tokens are withheld, even when asked for,
@@ -37,5 +38,7 @@ def sign_up(
         tokens = None
         proved = Assurance.proved(PASSWORD)
         if issue_tokens and may_sign_in_unverified(user):
-            tokens = start_api_session(user=user, assurance=proved, client=client)
+            tokens = start_api_session(
+                user=user, assurance=proved, client=client, transport=transport
+            )
     return SignedIn(user=user, tokens=tokens, assurance=proved)

@@ -446,3 +446,66 @@ def test_well_formed_mfa_encryption_keys_are_accepted(settings):
     settings.MFA_ENCRYPTION_KEYS = [Fernet.generate_key().decode() for _ in range(2)]
 
     assert config_errors() == []
+
+
+# ---------------------------------------------------------------------------
+# CORS with credentials (the SPA cookie transport)
+# ---------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("CORS_ALLOW_ALL_ORIGINS", True),
+        ("CORS_ALLOWED_ORIGIN_REGEXES", [r"^https://\w+\.example\.com$"]),
+        ("CORS_ALLOWED_ORIGINS", ["https://app.example.com", "null"]),
+    ],
+)
+def test_credentials_with_an_open_ended_origin_are_refused_naming_it(
+    settings, variable, value
+):
+    settings.CORS_ALLOW_CREDENTIALS = True
+    setattr(settings, variable, value)
+
+    errors = config_errors()
+
+    assert len(errors) == 1
+    assert errors[0].startswith(f"{variable}: ")
+    assert "CORS_ALLOW_CREDENTIALS" in errors[0]
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("CORS_ALLOW_ALL_ORIGINS", True),
+        ("CORS_ALLOWED_ORIGIN_REGEXES", [r"^https://\w+\.example\.com$"]),
+    ],
+)
+def test_open_ended_origins_without_credentials_are_accepted(settings, variable, value):
+    settings.CORS_ALLOW_CREDENTIALS = False
+    setattr(settings, variable, value)
+
+    assert config_errors() == []
+
+
+def test_credentials_with_origins_listed_one_by_one_are_accepted(settings):
+    settings.CORS_ALLOW_CREDENTIALS = True
+    settings.CORS_ALLOWED_ORIGINS = ["https://app.example.com"]
+
+    assert config_errors() == []
+
+
+def test_credentials_with_a_wildcard_stop_a_production_wsgi_start_naming_it():
+    result = run_python(
+        "import identity_site.wsgi",
+        DEBUG="false",
+        SECRET_KEY="a-production-secret-that-is-long-and-random-0123456789abcdef",
+        JWT_SIGNING_KEY="a-production-jwt-key-that-is-long-and-random-0123456789ab",
+        SITE_URL="https://id.example.com",
+        ALLOWED_HOSTS="id.example.com",
+        CORS_ALLOW_CREDENTIALS="true",
+        CORS_ALLOW_ALL_ORIGINS="true",
+    )
+
+    assert result.returncode != 0
+    assert "CORS_ALLOW_ALL_ORIGINS: is not allowed with CORS_ALLOW_CREDENTIALS" in (
+        result.stderr
+    )

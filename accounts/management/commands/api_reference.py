@@ -33,13 +33,17 @@ def _operation(method: str, path: str, operation: dict, components: dict) -> lis
     if description:
         lines += [" ".join(description.split()), ""]
     lines += [f"Authentication: {_auth(operation)}.", ""]
-    for parameter in operation.get("parameters", []):
-        if parameter.get("in") == "query":
-            lines.append(
-                f"- query `{parameter['name']}`: "
-                f"{' '.join((parameter.get('description') or '').split())}".rstrip(": ")
-            )
-    if any(p.get("in") == "query" for p in operation.get("parameters", [])):
+    listed = [
+        parameter
+        for parameter in operation.get("parameters", [])
+        if parameter.get("in") in ("query", "header")
+    ]
+    for parameter in listed:
+        lines.append(
+            f"- {parameter['in']} `{parameter['name']}`: "
+            f"{' '.join((parameter.get('description') or '').split())}".rstrip(": ")
+        )
+    if listed:
         lines.append("")
     body = operation.get("requestBody", {}).get("content", {})
     if body:

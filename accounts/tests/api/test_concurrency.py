@@ -4,7 +4,8 @@ import pytest
 from django.db import connection
 from rest_framework.test import APIClient
 
-from accounts.models import User
+from accounts.models import AuthEvent, TokenSession, User
+from accounts.tests.factories import PASSWORD, UserFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -66,3 +67,46 @@ def test_simultaneous_signups_with_usernames_equal_ignoring_case_create_one_acco
 
     assert sorted(code for code, _ in results) == [201] + [400] * 5
     assert User.objects.count() == 1
+
+
+def test_two_tabs_refreshing_one_cookie_at_once_get_one_rotation_and_conflicts():
+    """The row lock makes simultaneous refreshes of one token take turns: one
+    rotates, the others see a token superseded a moment ago (409), and nobody
+    is mistaken for a thief."""
+    user = UserFactory()
+    tab = APIClient()
+    cookie = {
+        "HTTP_X_TOKEN_TRANSPORT": "cookie",
+        "HTTP_ORIGIN": "https://id.example.com",
+    }
+    signed_in = tab.post(
+        "/api/v1/auth/signin",
+        {"email": user.email, "password": PASSWORD},
+        format="json",
+        **cookie,
+    )
+    token = signed_in.cookies["__Host-identity_refresh"].value
+    barrier = threading.Barrier(4)
+    statuses = []
+
+    def refresh():
+        try:
+            other_tab = APIClient()
+            other_tab.cookies["__Host-identity_refresh"] = token
+            barrier.wait()
+            response = other_tab.post(
+                "/api/v1/auth/token/refresh", {}, format="json", **cookie
+            )
+            statuses.append(response.status_code)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=refresh) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert sorted(statuses) == [200, 409, 409, 409]
+    assert not AuthEvent.objects.filter(type="token_reuse").exists()
+    assert TokenSession.objects.filter(revoked_at__isnull=True).count() == 1

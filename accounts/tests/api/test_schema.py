@@ -92,3 +92,30 @@ def test_signup_201_schema_tells_the_two_shapes_apart(api_client):
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate({"detail": "Account created."}, schema)
     jsonschema.validate(tokens, schema)
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/auth/signup",
+        "/api/v1/auth/signin",
+        "/api/v1/auth/signin/mfa",
+        "/api/v1/auth/signin/code",
+        "/api/v1/auth/token/refresh",
+        "/api/v1/auth/signout",
+    ],
+)
+def test_schema_documents_the_token_transport_header(api_client, path):
+    schema = yaml.safe_load(api_client.get("/api/schema/").content)
+
+    parameters = schema["paths"][path]["post"].get("parameters", [])
+    assert {"in": "header", "name": "X-Token-Transport"}.items() <= next(
+        p for p in parameters if p["name"] == "X-Token-Transport"
+    ).items()
+
+
+def test_schema_documents_the_refresh_conflict(api_client):
+    schema = yaml.safe_load(api_client.get("/api/schema/").content)
+
+    conflict = schema["paths"]["/api/v1/auth/token/refresh"]["post"]["responses"]["409"]
+    assert "refresh_conflict" in conflict["description"]
