@@ -27,7 +27,7 @@ migrate: $(VENV)/.runtime
 ## task worker; Ctrl-C stops both.
 run: export DEBUG ?= true
 run: migrate
-	@echo "Serving http://localhost:8000/  (admin: /admin/, API docs: /api/docs/)"
+	@echo "Serving http://localhost:8000/  (admin: /admin/, API docs: /api/docs/, example SPA: /examples/spa/)"
 	@echo "Email is written to files under var/mail/ by the task worker."
 	@bash -c 'trap "trap - TERM; kill 0" INT TERM EXIT; \
 	  $(BIN)/python manage.py db_worker --no-reload --interval 1 & \
