@@ -66,3 +66,45 @@ def test_simultaneous_signups_with_usernames_equal_ignoring_case_create_one_acco
 
     assert sorted(code for code, _ in results) == [201] + [400] * 5
     assert User.objects.count() == 1
+
+
+def test_one_refresh_token_sent_at_once_by_two_parties_rotates_at_most_once():
+    user = User.objects.create_user(
+        "grace", "grace@example.com", "correct horse battery staple"
+    )
+    tokens = (
+        APIClient()
+        .post(
+            "/api/v1/auth/signin",
+            {"email": user.email, "password": "correct horse battery staple"},
+            format="json",
+        )
+        .json()
+    )
+    barrier = threading.Barrier(4)
+    results = []
+
+    def refresh():
+        try:
+            barrier.wait()
+            response = APIClient().post(
+                "/api/v1/auth/token/refresh",
+                {"refresh_token": tokens["refresh_token"]},
+                format="json",
+            )
+            results.append(response.status_code)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=refresh) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    # One party at most gets a new pair; the others are the reuse it is.
+    assert results.count(200) <= 1
+    assert all(status in (200, 401) for status in results)
+    user.refresh_from_db()
+    assert user.token_generation >= 1
+    assert not user.token_sessions.filter(revoked_at__isnull=True).exists()
