@@ -6,7 +6,7 @@ from rest_framework_simplejwt.exceptions import (
     TokenError,
 )
 
-from accounts.token_user import load_user
+from accounts.compiled_lookup import load_user
 from accounts.tokens import AccessToken, is_current
 
 

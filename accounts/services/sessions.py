@@ -4,6 +4,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from rest_framework_simplejwt.exceptions import TokenError
@@ -11,6 +12,7 @@ from rest_framework_simplejwt.exceptions import TokenError
 from accounts import throttles
 from accounts.assurance import Assurance
 from accounts.client import NO_CLIENT, Client
+from accounts.compiled_lookup import load_token_session
 from accounts.errors import (
     InvalidRefreshToken,
     NotYourToken,
@@ -116,11 +118,10 @@ def rotate_refresh_token(
     """
     throttles.hit("refresh", client.ip)
     payload = _decode_refresh(refresh_token)
-    session = (
-        TokenSession.objects.select_related("user")
-        .filter(pk=payload.get(SESSION_CLAIM))
-        .first()
-    )
+    try:
+        session = load_token_session(payload.get(SESSION_CLAIM))
+    except (ValidationError, ValueError, TypeError):
+        session = None  # the locked path refuses it as it always did
     if session is not None and _rotatable(session, payload):
         now = timezone.now()
         expires_at = _session_end(created_at=session.created_at, now=now)

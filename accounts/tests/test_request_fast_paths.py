@@ -15,11 +15,11 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounts.api.serializers import MeSerializer
+from accounts.compiled_lookup import load_user
 from accounts.csp_header import CachedCSPMiddleware
 from accounts.models import Tier, User
 from accounts.tests.factories import UserFactory
 from accounts.tests.helpers import get_me, sign_in
-from accounts.token_user import load_user
 
 pytestmark = pytest.mark.django_db
 
