@@ -6,7 +6,7 @@ from rest_framework_simplejwt.exceptions import (
     TokenError,
 )
 
-from accounts.models import User
+from accounts.compiled_lookup import load_user
 from accounts.tokens import AccessToken, is_current
 
 
@@ -23,12 +23,12 @@ class JWTAuthentication(authentication.JWTAuthentication):
     def get_user(self, validated_token):
         try:
             # The tier comes along: the per-user throttle reads its rate.
-            user = User.objects.select_related("tier").get(pk=validated_token["sub"])
-        except (KeyError, User.DoesNotExist, ValidationError, ValueError) as exc:
+            user = load_user(validated_token["sub"])
+        except (KeyError, ValidationError, ValueError) as exc:
             raise AuthenticationFailed(
                 "Token is invalid or expired", code="token_not_valid"
             ) from exc
-        if not is_current(user, validated_token):
+        if user is None or not is_current(user, validated_token):
             raise AuthenticationFailed(
                 "Token is invalid or expired", code="token_not_valid"
             )

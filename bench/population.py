@@ -54,6 +54,7 @@ def mint_sessions(names: list[str]):
     from django.db import transaction
 
     from accounts import services
+    from accounts.assurance import PASSWORD, Assurance
     from accounts.models import User
 
     users = {u.username: u for u in User.objects.filter(username__in=set(names))}
@@ -64,7 +65,13 @@ def mint_sessions(names: list[str]):
     pairs = []
     with transaction.atomic():
         for name in names:
-            pairs.append(services.start_api_session(user=users[name], client=client))
+            pairs.append(
+                services.start_api_session(
+                    user=users[name],
+                    assurance=Assurance.proved(PASSWORD),
+                    client=client,
+                )
+            )
     return pairs
 
 

@@ -13,6 +13,7 @@ from corsheaders.defaults import default_headers as cors_default_headers
 from django.core.exceptions import ImproperlyConfigured
 
 from accounts.hashers import ACCEPTED_HASHERS
+from accounts.throttle_rates import is_off as _throttles_off
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -108,7 +109,7 @@ MIDDLEWARE = [
     "accounts.middleware.MfaSetupMiddleware",
     "accounts.middleware.ReauthenticationMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "csp.middleware.CSPMiddleware",
+    "accounts.csp_header.CachedCSPMiddleware",
 ]
 
 TEMPLATES = [
@@ -368,6 +369,11 @@ SECURE_REDIRECT_EXEMPT = [r"^api/v1/health", r"^metrics$"]
 # accounts/throttle_rates.py (unset: the defaults); "off" disables the rate
 # limits, the lockout and the slowdown (load tests only).
 THROTTLE_RATES = env.str("THROTTLE_RATES", default="")
+if _throttles_off(THROTTLE_RATES):
+    # Off from start-up: DRF then runs no per-user throttle class at all rather
+    # than one that counts nothing on every call. (Turning the rates on later,
+    # as tests do, leaves the class in: it reads THROTTLE_RATES at each call.)
+    REST_FRAMEWORK["DEFAULT_THROTTLE_CLASSES"] = []
 LOCKOUT_THRESHOLD = _int("LOCKOUT_THRESHOLD", 10)
 LOCKOUT_WINDOW = _int("LOCKOUT_WINDOW", 15 * 60)
 

@@ -33,6 +33,7 @@ from accounts.api.permissions import (
     CONFINED_MAY_USE_ALL_METHODS,
     NotConfined,
 )
+from accounts.api.representation import represent
 from accounts.errors import NotFound
 from accounts.http import client_of, device_of, remember_device
 from accounts.observability import health
@@ -73,7 +74,7 @@ def token_response(pair, user=None, status_code=status.HTTP_200_OK) -> Response:
         body["refresh_token"] = pair.refresh_token
     body.update(token_type=pair.token_type, expires_in=pair.expires_in)
     if user is not None:
-        body["user"] = s.UserSerializer(user).data
+        body["user"] = represent(s.UserSerializer, user)
     # Tokens must never sit in a browser or proxy cache.
     response = Response(
         body,
@@ -605,7 +606,7 @@ class MeApi(APIView):
     @extend_schema(responses={200: s.MeSerializer, 401: ERROR_401})
     def get(self, request):
         """Returns the caller's account."""
-        return Response(s.MeSerializer(request.user).data)
+        return Response(represent(s.MeSerializer, request.user))
 
     @extend_schema(
         request=s.UpdateProfileSerializer,

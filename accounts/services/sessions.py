@@ -5,6 +5,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from rest_framework_simplejwt.exceptions import TokenError
@@ -12,6 +13,7 @@ from rest_framework_simplejwt.exceptions import TokenError
 from accounts import throttles
 from accounts.assurance import Assurance
 from accounts.client import NO_CLIENT, Client
+from accounts.compiled_lookup import load_token_session
 from accounts.errors import (
     InvalidRefreshToken,
     NotYourToken,
@@ -136,9 +138,60 @@ def rotate_refresh_token(
     revoked). Only a refresh records `previous_jti`, so a token killed by a
     revocation is never a conflict (the revoked session or token_generation
     answers 401 first).
+
+    The usual case costs two statements and no explicit transaction: the
+    session and its user are read, the new pair minted, and the session row
+    moved on by one conditional UPDATE that succeeds only while the row still
+    holds the presented jti and is neither revoked nor expired (the UPDATE is
+    atomic on its own; a revocation always sets revoked_at on the rows it
+    ends). When it changes no row, something happened to the session in the
+    meantime, and the locked path below decides what: a conflict, reuse or a
+    refusal.
     """
     throttles.hit("refresh", client.ip)
     payload = _decode_refresh(refresh_token)
+    try:
+        session = load_token_session(payload.get(SESSION_CLAIM))
+    except (ValidationError, ValueError, TypeError):
+        session = None  # the locked path refuses it as it always did
+    if session is not None and _rotatable(session, payload):
+        now = timezone.now()
+        expires_at = _session_end(created_at=session.created_at, now=now)
+        pair, jti = mint_pair(
+            session.user,
+            session_id=str(session.pk),
+            assurance=session_assurance(session),
+            not_after=expires_at,
+        )
+        moved = TokenSession.objects.filter(
+            pk=session.pk,
+            refresh_jti=payload["jti"],
+            revoked_at__isnull=True,
+            expires_at__gt=now,
+        ).update(
+            refresh_jti=jti,
+            previous_jti=payload["jti"],
+            rotated_at=now,
+            last_used_at=now,
+            expires_at=expires_at,
+        )
+        if moved:
+            return dataclasses.replace(pair, transport=session.transport)
+    return _rotate_locked(payload, client)
+
+
+def _rotatable(session: TokenSession, payload) -> bool:
+    return (
+        not session.revoked_at
+        and session.expires_at > timezone.now()
+        and is_current(session.user, payload)
+        and payload["jti"] == session.refresh_jti
+    )
+
+
+def _rotate_locked(payload, client: Client) -> TokenPair:
+    """The rotation with the session row locked: refuses what cannot be
+    rotated, and revokes everything on a reused token."""
     reused_by = None
     conflict = False
     with transaction.atomic():

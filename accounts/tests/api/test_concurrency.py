@@ -110,3 +110,45 @@ def test_two_tabs_refreshing_one_cookie_at_once_get_one_rotation_and_conflicts()
     assert sorted(statuses) == [200, 409, 409, 409]
     assert not AuthEvent.objects.filter(type="token_reuse").exists()
     assert TokenSession.objects.filter(revoked_at__isnull=True).count() == 1
+
+
+def test_one_body_refresh_token_sent_at_once_by_four_parties_rotates_once():
+    user = User.objects.create_user(
+        "grace", "grace@example.com", "correct horse battery staple"
+    )
+    tokens = (
+        APIClient()
+        .post(
+            "/api/v1/auth/signin",
+            {"email": user.email, "password": "correct horse battery staple"},
+            format="json",
+        )
+        .json()
+    )
+    barrier = threading.Barrier(4)
+    results = []
+
+    def refresh():
+        try:
+            barrier.wait()
+            response = APIClient().post(
+                "/api/v1/auth/token/refresh",
+                {"refresh_token": tokens["refresh_token"]},
+                format="json",
+            )
+            results.append(response.status_code)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=refresh) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    # One party rotates; the others present a token superseded a moment ago:
+    # a conflict (409), not theft, so nothing is revoked.
+    assert sorted(results) == [200, 409, 409, 409]
+    user.refresh_from_db()
+    assert user.token_generation == 0
+    assert user.token_sessions.filter(revoked_at__isnull=True).count() == 1

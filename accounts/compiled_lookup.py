@@ -1,0 +1,91 @@
+"""Primary-key lookups of the hottest requests (the account a bearer token
+names, the session a refresh token names), their SQL built once per database
+connection instead of on every request.
+
+Authentication must read the user row on every request: its token_generation
+and revoked-sessions list decide whether the token still stands, and a
+revocation has to reach every process at once, so nothing about the account may
+be cached. What can be kept is the work of turning the query into SQL, which
+cost more CPU than the database took to answer it (the ORM builds the select
+list, the join and the WHERE clause anew each time). The query is the ORM's own
+(`select_related(...)`, every column), compiled by Django, and its rows go
+through Django's converters and `from_db`, so the instance is the one
+`Model.objects.select_related(...).get(pk=...)` returns.
+"""
+
+import uuid
+
+from django.db import connections, router
+from django.db.models.query import get_related_populators
+
+from accounts.models import TokenSession, User
+
+# Any valid primary key: only the SQL and the parameter's position are kept.
+_SAMPLE_PK = uuid.UUID(int=0)
+
+
+class _Plan:
+    """The compiled query for one connection (SQL, converters, and how a row
+    becomes a User with its Tier)."""
+
+    def __init__(self, model, related: tuple[str, ...], alias: str):
+        queryset = model._default_manager.using(alias).select_related(*related)
+        compiler = queryset.filter(pk=_SAMPLE_PK).query.get_compiler(using=alias)
+        self.sql, params = compiler.as_sql()
+        if len(params) != 1:  # the primary key, and nothing else
+            raise RuntimeError(f"unexpected parameters for {model}: {params}")
+        self.model = model
+        self.compiler = compiler
+        self.alias = alias
+        self.connection = compiler.connection
+        columns = [column[0] for column in compiler.select[: compiler.col_count]]
+        self.converters = compiler.get_converters(columns)
+        klass_info = compiler.klass_info
+        fields = klass_info["select_fields"]
+        self.start, self.end = fields[0], fields[-1] + 1
+        self.init_list = [
+            column[0].target.attname
+            for column in compiler.select[self.start : self.end]
+        ]
+        self.related = get_related_populators(klass_info, compiler.select, alias)
+
+    def load(self, pk):
+        field = self.model._meta.pk
+        value = field.get_db_prep_value(field.to_python(pk), self.connection)
+        with self.connection.cursor() as cursor:
+            cursor.execute(self.sql, (value,))
+            row = cursor.fetchone()
+        if row is None:
+            return None
+        if self.converters:
+            row = next(iter(self.compiler.apply_converters([row], self.converters)))
+        instance = self.model.from_db(
+            self.alias, self.init_list, row[self.start : self.end]
+        )
+        for populator in self.related:
+            populator.populate(row, instance)
+        return instance
+
+
+class PrimaryKeyLookup:
+    """`model` by primary key with `related` loaded, or None; raises
+    ValidationError for a value that is no valid key."""
+
+    def __init__(self, model, *related: str):
+        self.model = model
+        self.related = related
+        self.attribute = f"_accounts_lookup_{model._meta.label_lower}"
+
+    def __call__(self, pk):
+        alias = router.db_for_read(self.model)
+        connection = connections[alias]
+        plan = getattr(connection, self.attribute, None)
+        if plan is None:
+            plan = _Plan(self.model, self.related, alias)
+            setattr(connection, self.attribute, plan)
+        return plan.load(pk)
+
+
+# The tier comes along: the per-user throttle reads its rate.
+load_user = PrimaryKeyLookup(User, "tier")
+load_token_session = PrimaryKeyLookup(TokenSession, "user")
