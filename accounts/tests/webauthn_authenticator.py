@@ -86,20 +86,24 @@ class SoftwareAuthenticator:
         rp_id: str | None = None,
         user_present: bool = True,
         user_verified: bool = True,
+        credential: StoredCredential | None = None,
     ) -> dict:
         """The RegistrationResponseJSON for creation `options` (the API's
-        `options`, exactly as received)."""
+        `options`, exactly as received). `credential` re-attests one this
+        authenticator already holds, as no honest authenticator would (the
+        server must refuse a credential id it knows)."""
         rp_id = rp_id or options["rp"]["id"]
         excluded = {unb64url(c["id"]) for c in options.get("excludeCredentials", [])}
         if any(c.credential_id in excluded for c in self.credentials):
             raise ValueError("InvalidStateError: this authenticator is excluded")
-        credential = StoredCredential(
-            credential_id=secrets.token_bytes(32),
-            private_key=ec.generate_private_key(ec.SECP256R1()),
-            rp_id=options["rp"]["id"],
-            user_handle=unb64url(options["user"]["id"]),
-        )
-        self.credentials.append(credential)
+        if credential is None:
+            credential = StoredCredential(
+                credential_id=secrets.token_bytes(32),
+                private_key=ec.generate_private_key(ec.SECP256R1()),
+                rp_id=options["rp"]["id"],
+                user_handle=unb64url(options["user"]["id"]),
+            )
+            self.credentials.append(credential)
         client_data = self._client_data("webauthn.create", options, origin)
         attested = (
             self.aaguid
