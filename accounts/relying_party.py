@@ -62,7 +62,8 @@ def is_registrable_suffix(relying_party: str, host: str) -> bool:
     host itself, or a parent domain of it that is not a bare top-level label.
     (Public suffixes such as co.uk are not recognised here; browsers refuse
     them, so such a setting fails at the first ceremony instead.)"""
-    if not relying_party or is_ip_address(relying_party):
+    if not relying_party or is_ip_address(relying_party) or is_ip_address(host):
+        # An address has no parent domains.
         return relying_party == host and bool(host)
     if relying_party == host:
         return True
