@@ -15,7 +15,7 @@ from django.conf import settings
 from django.core import checks
 from django.core.exceptions import ImproperlyConfigured
 
-from accounts import throttle_rates
+from accounts import relying_party, throttle_rates
 from accounts.signing_keys import (
     load_key_pair,
     load_public_key,
@@ -372,6 +372,44 @@ def check_cors(app_configs=None, **kwargs):
             )
         )
     return errors
+
+
+@checks.register(TAG)
+def check_webauthn(app_configs=None, **kwargs):
+    """Passkeys are bound to the rp id: one a browser would refuse for our
+    pages makes every ceremony fail, so it stops start-up instead."""
+    site_host = relying_party.host_of(settings.SITE_URL)
+    if not site_host:
+        return []  # check_site names SITE_URL
+    rp_id = relying_party.rp_id()
+    if not relying_party.is_registrable_suffix(rp_id, site_host):
+        return [
+            _error(
+                "WEBAUTHN_RP_ID",
+                f"must be SITE_URL's host ({site_host}) or a parent domain of "
+                f"it, got {settings.WEBAUTHN_RP_ID!r}.",
+            )
+        ]
+    notes = []
+    if relying_party.is_ip_address(site_host) and not settings.WEBAUTHN_RP_ID:
+        notes.append(
+            checks.Warning(
+                f"SITE_URL: browsers refuse passkeys on an IP address "
+                f"({site_host}); use a host name such as localhost.",
+                id="identity.SITE_URL.webauthn",
+            )
+        )
+    frontend = relying_party.host_of(settings.FRONTEND_URL)
+    if frontend and not relying_party.frontend_may_use_passkeys():
+        notes.append(
+            checks.Warning(
+                f"FRONTEND_URL: its host {frontend} is not under the passkey rp "
+                f"id {rp_id}, so the SPA cannot use passkeys (set WEBAUTHN_RP_ID "
+                "to a parent domain of both hosts).",
+                id="identity.FRONTEND_URL.webauthn",
+            )
+        )
+    return notes
 
 
 def refuse_bad_configuration() -> None:

@@ -46,6 +46,8 @@ NOTIFICATIONS = (
     "factor_reset_completed",
     "factor_added",
     "factor_removed",
+    "passkey_renamed",
+    "passkey_counter_refused",
     "recovery_codes_regenerated",
     "recovery_code_used",
     "second_factor_failed",

@@ -71,6 +71,31 @@ def send_factor_removed(user: User, *, factor: str) -> None:
     _send("factor_removed", user, factor=factor, changed_at=_now())
 
 
+def send_passkey_renamed(user: User, *, old_name: str, new_name: str) -> None:
+    _send(
+        "passkey_renamed",
+        user,
+        old_name=old_name,
+        new_name=new_name,
+        changed_at=_now(),
+    )
+
+
+def send_passkey_counter_refused(
+    user: User, *, factor: str, ip: str, device: str
+) -> None:
+    """A passkey's signature counter went backwards or stood still: the
+    credential may have been copied off its authenticator."""
+    _send(
+        "passkey_counter_refused",
+        user,
+        factor=factor,
+        ip=ip,
+        device=device,
+        attempted_at=_now(),
+    )
+
+
 def send_recovery_codes_regenerated(user: User) -> None:
     _send("recovery_codes_regenerated", user, changed_at=_now())
 

@@ -308,3 +308,36 @@ class MfaRequired(Conflict):
         "Two-factor authentication is required for this account: "
         "add another factor before removing this one.",
     )
+
+
+class InvalidCredential(FieldError):
+    """A WebAuthn credential that does not verify: a registration's
+    attestation, or a second factor's or reauthentication's assertion."""
+
+    field, code, message = (
+        "credential",
+        "invalid_credential",
+        "The passkey could not be verified.",
+    )
+    # As InvalidCode: True on the wrong answer that used up a session's tries.
+    session_ended = False
+
+
+class PasskeyRejected(ServiceError):
+    """An assertion refused as a whole (401): in a passwordless sign-in any
+    failure, one answer for an unknown credential and a bad signature; in any
+    ceremony a dead or foreign challenge, a wrong origin or rp id, or missing
+    user presence or verification."""
+
+    code, message = "passkey_rejected", "Passkey not accepted"
+    session_ended = False
+
+
+class NoPasskey(FieldError):
+    """Passkey options for a second factor of an account without a passkey."""
+
+    field, code, message = "purpose", "no_passkey", "This account has no passkey."
+
+
+class PasskeyNotFound(NotFound):
+    message = "No such passkey."

@@ -30,6 +30,9 @@ DEFAULT_RATES = {
     "recovery_email": "3/hour",
     # Emailed sign-in codes asked for by one client address.
     "signin_code": "10/hour",
+    # WebAuthn options asked for without a bearer token (passwordless sign-in,
+    # second factor), per client address: each one stores a challenge.
+    "webauthn": "30/min",
     "refresh": "60/min",
     "link": "30/hour",
     "user": "600/min",

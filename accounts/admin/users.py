@@ -7,9 +7,12 @@ from django.contrib.admin import helpers
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.db import transaction
-from django.http import Http404
+from django.http import Http404, HttpResponseNotAllowed
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.formats import date_format
+from django.utils.html import format_html, format_html_join
 
 from accounts import services
 from accounts.admin.paging import EstimatedCountPaginator
@@ -95,6 +98,7 @@ class UserAdmin(DjangoUserAdmin):
     search_fields = ("username", "email", "first_name", "last_name")
     ordering = ("-date_joined",)
     readonly_fields = (
+        "passkey_list",
         "id",
         "pending_email",
         "date_joined",
@@ -130,6 +134,7 @@ class UserAdmin(DjangoUserAdmin):
             {"fields": ("is_staff", "is_superuser", "groups", "user_permissions")},
         ),
         ("Audit", {"fields": ("date_joined", "last_login", "token_generation")}),
+        ("Passkeys", {"fields": ("passkey_list",)}),
     )
     add_fieldsets = (
         (
@@ -199,6 +204,76 @@ class UserAdmin(DjangoUserAdmin):
         )
         for formset in formsets:
             self.save_formset(request, form, formset, change=change)
+
+    @admin.display(description="passkeys")
+    def passkey_list(self, obj):
+        """The account's passkeys: names and dates, never key material. Each
+        has a Remove button that posts this page's form (and its CSRF token)
+        to remove_passkey_view; the service decides who may."""
+        passkeys = list(services.list_passkeys(user=obj)) if obj.pk else []
+        if not passkeys:
+            return "None."
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>"
+            '<button type="submit" class="button" formmethod="post" '
+            'formaction="{}" formnovalidate>Remove</button></td></tr>',
+            (
+                (
+                    passkey.name,
+                    date_format(passkey.created_at, "DATETIME_FORMAT"),
+                    date_format(passkey.last_used_at, "DATETIME_FORMAT")
+                    if passkey.last_used_at
+                    else "never",
+                    reverse(
+                        "admin:accounts_user_remove_passkey",
+                        args=[obj.pk, passkey.pk],
+                    ),
+                )
+                for passkey in passkeys
+            ),
+        )
+        return format_html(
+            "<table><thead><tr><th>Name</th><th>Added</th><th>Last used</th>"
+            "<th></th></tr></thead><tbody>{}</tbody></table>",
+            rows,
+        )
+
+    def get_urls(self):
+        return [
+            path(
+                "<str:user_id>/passkeys/<str:passkey_id>/remove/",
+                self.admin_site.admin_view(self.remove_passkey_view),
+                name="accounts_user_remove_passkey",
+            ),
+            *super().get_urls(),
+        ]
+
+    def remove_passkey_view(self, request, user_id, passkey_id):
+        """Staff removing one passkey of an account (POST only): the actor's
+        recent sign-in (else the middleware sends them to reauthenticate),
+        the authority rule, the owner's MFA_REQUIRED rule; audited with the
+        actor, the owner emailed."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        user = self.get_object(request, user_id)
+        if user is None or not self.has_view_or_change_permission(request, user):
+            raise Http404("No such account.")
+        try:
+            services.remove_passkey_as_staff(
+                actor=request.user,
+                user=user,
+                passkey_id=passkey_id,
+                assurance=assurance_of(request),
+                client=client_of(request),
+            )
+        except ReauthenticationRequired:
+            raise
+        except ServiceError as error:
+            self.message_user(request, error.message, messages.ERROR)
+        else:
+            self.message_user(request, "Passkey removed.", messages.SUCCESS)
+        return redirect("admin:accounts_user_change", user.pk)
 
     @admin.display(description="password")
     def password_status(self, obj):

@@ -18,6 +18,7 @@ STATUS_BY_ERROR = [
     (errors.InvalidRefreshToken, status.HTTP_401_UNAUTHORIZED),
     (errors.SessionRevoked, status.HTTP_401_UNAUTHORIZED),
     (errors.InvalidMfaToken, status.HTTP_401_UNAUTHORIZED),
+    (errors.PasskeyRejected, status.HTTP_401_UNAUTHORIZED),
     (errors.InactiveAccount, status.HTTP_403_FORBIDDEN),
     (errors.EmailNotVerified, status.HTTP_403_FORBIDDEN),
     (errors.PermissionDenied, status.HTTP_403_FORBIDDEN),

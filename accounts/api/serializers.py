@@ -89,9 +89,58 @@ MFA_TOKEN_MAX_LENGTH = 256
 CODE_MAX_LENGTH = 64
 
 
+# A challenge_token is 43 characters; the cap only stops absurd bodies.
+CHALLENGE_TOKEN_MAX_LENGTH = 256
+
+
+class CredentialField(serializers.DictField):
+    """A WebAuthn credential in the browser's toJSON() form (base64url
+    strings); py_webauthn reads its parts."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault(
+            "help_text",
+            "PublicKeyCredential.toJSON(): id, rawId, type, response "
+            "(base64url), clientExtensionResults, authenticatorAttachment.",
+        )
+        super().__init__(allow_empty=False, **kwargs)
+
+
+def _passkey_answer(attrs, *, others: tuple[str, ...]) -> None:
+    """Exactly one way to answer: a passkey (challenge_token with credential)
+    or one of `others`."""
+    passkey = {"challenge_token", "credential"} & set(attrs)
+    given = [name for name in others if name in attrs]
+    if passkey and len(passkey) != 2:
+        missing = ({"challenge_token", "credential"} - passkey).pop()
+        raise serializers.ValidationError(
+            {missing: ["This field is required with a passkey."]}, code="required"
+        )
+    if not given and not passkey and len(others) == 1:
+        raise serializers.ValidationError(
+            {others[0]: ["This field is required."]}, code="required"
+        )
+    if len(given) + bool(passkey) != 1:
+        choices = " or ".join(others)
+        raise serializers.ValidationError(
+            {
+                "non_field_errors": [
+                    f"Give either {choices}, or challenge_token with credential."
+                ]
+            },
+            code="required",
+        )
+
+
 class SignInMfaSerializer(StrictSerializer):
     mfa_token = _text(MFA_TOKEN_MAX_LENGTH)
-    code = _text(CODE_MAX_LENGTH)
+    code = _text(CODE_MAX_LENGTH, required=False)
+    challenge_token = _text(CHALLENGE_TOKEN_MAX_LENGTH, required=False)
+    credential = CredentialField(required=False)
+
+    def validate(self, attrs):
+        _passkey_answer(attrs, others=("code",))
+        return attrs
 
 
 class SignInCodeSerializer(StrictSerializer):
@@ -115,13 +164,11 @@ class MfaRequiredSerializer(serializers.Serializer):
 class ReauthenticateSerializer(StrictSerializer):
     password = _text(**PASSWORD_FIELD, required=False)
     code = _text(CODE_MAX_LENGTH, required=False)
+    challenge_token = _text(CHALLENGE_TOKEN_MAX_LENGTH, required=False)
+    credential = CredentialField(required=False)
 
     def validate(self, attrs):
-        if ("password" in attrs) == ("code" in attrs):
-            raise serializers.ValidationError(
-                {"non_field_errors": ["Give either a password or a code."]},
-                code="required",
-            )
+        _passkey_answer(attrs, others=("password", "code"))
         return attrs
 
 
@@ -327,10 +374,27 @@ class RecoveryCodeCountSerializer(serializers.Serializer):
     remaining = serializers.IntegerField()
 
 
+class PasskeySerializer(serializers.Serializer):
+    # Never the credential id or the public key: a page needs neither, and
+    # the id would let anyone who sees the list aim an assertion at it.
+    id = serializers.UUIDField(read_only=True)
+    name = serializers.CharField(read_only=True)
+    created_at = serializers.DateTimeField(read_only=True)
+    last_used_at = serializers.DateTimeField(read_only=True, allow_null=True)
+
+
+class PasskeyRegisteredSerializer(PasskeySerializer):
+    recovery_codes = serializers.ListField(
+        child=serializers.CharField(),
+        required=False,
+        help_text="Only when this passkey is the account's first factor.",
+    )
+
+
 class MfaStatusSerializer(serializers.Serializer):
     totp = TotpStatusSerializer()
     recovery_codes = RecoveryCodeCountSerializer()
-    passkeys = serializers.ListField(child=serializers.DictField())
+    passkeys = PasskeySerializer(many=True)
 
     def to_representation(self, status):
         return {
@@ -345,8 +409,7 @@ class MfaStatusSerializer(serializers.Serializer):
                 ),
             },
             "recovery_codes": {"remaining": status.recovery_codes_remaining},
-            # Passkeys arrive with issue 16.
-            "passkeys": [],
+            "passkeys": PasskeySerializer(status.passkeys, many=True).data,
         }
 
 
@@ -364,3 +427,49 @@ class TotpConfirmedSerializer(serializers.Serializer):
     recovery_codes = serializers.ListField(
         child=serializers.CharField(), required=False
     )
+
+
+class WebAuthnOptionsRequestSerializer(StrictSerializer):
+    purpose = serializers.ChoiceField(["register", "signin", "mfa", "reauth"])
+    mfa_token = _text(MFA_TOKEN_MAX_LENGTH, required=False)
+
+    def validate(self, attrs):
+        if attrs["purpose"] == "mfa" and not attrs.get("mfa_token"):
+            raise serializers.ValidationError(
+                {"mfa_token": ["This field is required for purpose mfa."]},
+                code="required",
+            )
+        if attrs["purpose"] != "mfa" and "mfa_token" in attrs:
+            raise serializers.ValidationError(
+                {"mfa_token": ["Only for purpose mfa."]}, code="not_allowed"
+            )
+        return attrs
+
+
+class WebAuthnOptionsSerializer(serializers.Serializer):
+    options = serializers.DictField(
+        help_text="PublicKeyCredentialCreationOptionsJSON (register) or "
+        "PublicKeyCredentialRequestOptionsJSON: pass it to "
+        "PublicKeyCredential.parseCreationOptionsFromJSON / "
+        "parseRequestOptionsFromJSON."
+    )
+    challenge_token = serializers.CharField(
+        help_text="Send it back with the credential; single use, 5 minutes."
+    )
+
+
+class PasskeyRegisterSerializer(StrictSerializer):
+    challenge_token = _text(CHALLENGE_TOKEN_MAX_LENGTH)
+    credential = CredentialField()
+    name = _text(100, required=False, allow_blank=True)
+    # Needed only while the session is confined (MFA_REQUIRED).
+    email_code = _text(32, required=False)
+
+
+class PasskeyRenameSerializer(StrictSerializer):
+    name = _text(100)
+
+
+class PasskeySignInSerializer(StrictSerializer):
+    challenge_token = _text(CHALLENGE_TOKEN_MAX_LENGTH)
+    credential = CredentialField()

@@ -57,6 +57,22 @@ urlpatterns = [
         views.RecoveryCodesApi.as_view(),
         name="recovery_codes",
     ),
+    path(
+        "auth/webauthn/options",
+        views.WebAuthnOptionsApi.as_view(),
+        name="webauthn_options",
+    ),
+    path("auth/passkeys", views.PasskeyListApi.as_view(), name="passkeys"),
+    path(
+        "auth/passkeys/signin",
+        views.PasskeySignInApi.as_view(),
+        name="passkey_signin",
+    ),
+    path(
+        "auth/passkeys/<str:passkey_id>",
+        views.PasskeyDetailApi.as_view(),
+        name="passkey",
+    ),
     path("users/me", views.MeApi.as_view(), name="me"),
     path("users/me/export", views.ExportApi.as_view(), name="export"),
     path(

@@ -15,7 +15,7 @@ from drf_spectacular.utils import (
     extend_schema,
     inline_serializer,
 )
-from rest_framework import serializers, status
+from rest_framework import exceptions, serializers, status
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.permissions import AllowAny, IsAdminUser
 from rest_framework.response import Response
@@ -220,10 +220,15 @@ class SignInMfaApi(PublicApi):
         request=s.SignInMfaSerializer,
         responses={
             200: s.TokenResponseSerializer,
-            400: OpenApiResponse(description='{"code": ["Invalid code"]}'),
+            400: OpenApiResponse(
+                description='{"code": ["Invalid code"]} or {"credential": [...]} '
+                "(a passkey that does not verify), or other field errors."
+            ),
             401: OpenApiResponse(
                 s.DetailSerializer,
-                description="Unknown, expired, used or killed mfa_token.",
+                description="Unknown, expired, used or killed mfa_token; a used, "
+                "replaced or foreign passkey challenge; an assertion from a "
+                "wrong origin or rp id, or without user presence/verification.",
             ),
             403: ERROR_403_TRANSPORT,
             429: OpenApiResponse(s.DetailSerializer),
@@ -231,7 +236,9 @@ class SignInMfaApi(PublicApi):
     )
     def post(self, request):
         """Takes the mfa_token of a 202 sign-in and a code (six digits: the
-        authenticator app's; otherwise a recovery code); returns tokens."""
+        authenticator app's; otherwise a recovery code), or a passkey:
+        challenge_token (options for purpose mfa) and credential; returns
+        tokens."""
         result = services.complete_second_factor(
             **_data(s.SignInMfaSerializer, request),
             client=client_of(request),
@@ -334,9 +341,10 @@ class ReauthenticateApi(APIView):
         },
     )
     def post(self, request):
-        """Takes the password (accounts without a second factor) or a code;
-        returns a new access token for this session, which now counts as a
-        recent sign-in. The refresh token is unchanged."""
+        """Takes the password (accounts without a second factor), a code, or
+        a passkey (challenge_token from options for purpose reauth, and
+        credential); returns a new access token for this session, which now
+        counts as a recent sign-in. The refresh token is unchanged."""
         result = services.reauthenticate(
             user=request.user,
             assurance=assurance_of(request),
@@ -803,6 +811,178 @@ class RecoveryCodesApi(APIView):
             client=client_of(request),
         )
         return Response({"recovery_codes": new_codes}, headers=NO_STORE)
+
+
+class WebAuthnOptionsApi(APIView):
+    # Anonymous for purposes signin and mfa; a bearer token for register and
+    # reauth (checked below, since the purpose is in the body).
+    permission_classes = [NotConfined]
+    allowed_while_confined = CONFINED_MAY_USE_ALL_METHODS
+
+    @extend_schema(
+        request=s.WebAuthnOptionsRequestSerializer,
+        responses={
+            200: s.WebAuthnOptionsSerializer,
+            400: ERRORS_400,
+            401: OpenApiResponse(
+                s.DetailSerializer,
+                description="register/reauth without a bearer token; mfa with "
+                "an unknown, expired or used mfa_token.",
+            ),
+            403: ERROR_403_REAUTH,
+            409: OpenApiResponse(
+                s.CodedDetailSerializer,
+                description="email_unverified (register).",
+            ),
+            429: OpenApiResponse(s.DetailSerializer),
+        },
+    )
+    def post(self, request):
+        """Starts a WebAuthn ceremony: purpose register (bearer, recent
+        sign-in), reauth (bearer), mfa (with the mfa_token of a 202 sign-in)
+        or signin (nobody). Returns the options for the browser and the
+        challenge_token to send back with the credential."""
+        data = _data(s.WebAuthnOptionsRequestSerializer, request)
+        purpose = data["purpose"]
+        signed_in = bool(request.user and request.user.is_authenticated)
+        if purpose in ("register", "reauth") and not signed_in:
+            raise exceptions.NotAuthenticated()
+        result = services.webauthn_options(
+            purpose=purpose,
+            user=request.user if purpose in ("register", "reauth") else None,
+            assurance=assurance_of(request),
+            mfa_token=data.get("mfa_token"),
+            client=client_of(request),
+        )
+        body = {"options": result.options, "challenge_token": result.challenge_token}
+        return Response(body, headers=NO_STORE)
+
+
+class PasskeyListApi(APIView):
+    allowed_while_confined = CONFINED_MAY_USE_ALL_METHODS
+
+    @extend_schema(responses={200: s.PasskeySerializer(many=True), 401: ERROR_401})
+    def get(self, request):
+        """Lists the caller's passkeys."""
+        passkeys = services.list_passkeys(user=request.user)
+        return Response(s.PasskeySerializer(passkeys, many=True).data)
+
+    @extend_schema(
+        request=s.PasskeyRegisterSerializer,
+        responses={
+            201: s.PasskeyRegisteredSerializer,
+            400: OpenApiResponse(
+                description='{"credential": [...]}: the attestation does not '
+                "verify, its challenge is used, expired or not this session's, "
+                "or the passkey is registered already; or other field errors "
+                "(email_code while confined)."
+            ),
+            401: ERROR_401,
+            403: ERROR_403_REAUTH,
+            409: OpenApiResponse(
+                s.CodedDetailSerializer, description="email_unverified"
+            ),
+        },
+    )
+    def post(self, request):
+        """Adds the passkey the browser created from register options
+        (challenge_token, credential, optional name; email_code while the
+        session is confined). Returns it, with recovery codes when it is the
+        account's first factor."""
+        data = _data(s.PasskeyRegisterSerializer, request)
+        registered = services.register_passkey(
+            user=request.user,
+            assurance=assurance_of(request),
+            **data,
+            client=client_of(request),
+        )
+        body = dict(s.PasskeySerializer(registered.passkey).data)
+        if registered.recovery_codes:
+            body["recovery_codes"] = registered.recovery_codes
+        return Response(body, status=status.HTTP_201_CREATED, headers=NO_STORE)
+
+
+class PasskeyDetailApi(APIView):
+    allowed_while_confined = CONFINED_MAY_USE_ALL_METHODS
+
+    @extend_schema(
+        request=s.PasskeyRenameSerializer,
+        responses={
+            200: s.PasskeySerializer,
+            400: ERRORS_400,
+            401: ERROR_401,
+            404: OpenApiResponse(s.DetailSerializer, description="No such passkey."),
+        },
+    )
+    def patch(self, request, passkey_id):
+        """Renames one of the caller's passkeys (no recent sign-in needed)."""
+        data = _data(s.PasskeyRenameSerializer, request)
+        passkey = services.rename_passkey(
+            user=request.user,
+            passkey_id=passkey_id,
+            name=data["name"],
+            client=client_of(request),
+        )
+        return Response(s.PasskeySerializer(passkey).data)
+
+    @extend_schema(
+        request=None,
+        responses={
+            204: None,
+            401: ERROR_401,
+            403: ERROR_403_REAUTH,
+            404: OpenApiResponse(s.DetailSerializer, description="No such passkey."),
+            409: OpenApiResponse(
+                s.CodedDetailSerializer,
+                description="mfa_required: the account's last factor, and "
+                "MFA_REQUIRED covers the account.",
+            ),
+        },
+    )
+    def delete(self, request, passkey_id):
+        """Removes one of the caller's passkeys (recent sign-in); the recovery
+        codes go with the account's last factor."""
+        services.remove_passkey(
+            user=request.user,
+            passkey_id=passkey_id,
+            assurance=assurance_of(request),
+            client=client_of(request),
+        )
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class PasskeySignInApi(PublicApi):
+    @extend_schema(
+        parameters=[TRANSPORT_HEADER],
+        request=s.PasskeySignInSerializer,
+        responses={
+            200: s.TokenResponseSerializer,
+            400: ERRORS_400,
+            401: OpenApiResponse(
+                s.DetailSerializer,
+                description="Passkey not accepted: unknown or removed "
+                "credential, bad signature, used or expired challenge, wrong "
+                "userHandle, counter problem, wrong origin or rp id, no UP/UV.",
+            ),
+            403: OpenApiResponse(
+                s.DetailSerializer,
+                description="Inactive or unverified account; or the cookie "
+                "transport from an Origin that is not allowed.",
+            ),
+            429: OpenApiResponse(s.DetailSerializer),
+        },
+    )
+    def post(self, request):
+        """Passwordless sign-in: takes the challenge_token of options for
+        purpose signin and the credential the browser returned; returns
+        tokens (aal 2, amr ["pk"]). No further factor is asked."""
+        result = services.sign_in_with_passkey(
+            **_data(s.PasskeySignInSerializer, request),
+            client=client_of(request),
+            issue_tokens=True,
+            transport=sign_in_transport(request),
+        )
+        return signed_in_response(request, result.user, result.tokens)
 
 
 class ConfirmEmailChangeApi(PublicApi):

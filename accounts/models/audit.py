@@ -39,6 +39,10 @@ class AuthEvent(models.Model):
         FACTOR_RESET_COMPLETED = "factor_reset_completed"
         FACTOR_ADDED = "factor_added"
         FACTOR_REMOVED = "factor_removed"
+        PASSKEY_RENAMED = "passkey_renamed"
+        # A passkey's signature counter did not move forward: the credential
+        # may have been copied; the assertion was refused.
+        PASSKEY_COUNTER_REFUSED = "passkey_counter_refused"
         RECOVERY_CODES_REGENERATED = "recovery_codes_regenerated"
         RECOVERY_CODE_USED = "recovery_code_used"
         MFA_SIGNIN_FAILED = "mfa_signin_failed"

@@ -30,6 +30,20 @@ class Authenticator(models.Model):
     # step accepted, so a code never works twice.
     secret = models.TextField(blank=True, editable=False)
     last_step = models.BigIntegerField(null=True, blank=True, editable=False)
+    # Passkey: what the authenticator gave at registration (py_webauthn's
+    # VerifiedRegistration). The credential id is kept base64url-encoded, as
+    # browsers send it, and is unique across every account: one credential
+    # never signs in to two accounts. The COSE public key is not secret, but
+    # it is key material: never shown by any door or export.
+    credential_id = models.CharField(
+        max_length=1400, null=True, blank=True, unique=True, editable=False
+    )
+    public_key = models.BinaryField(null=True, blank=True, editable=False)
+    sign_count = models.PositiveBigIntegerField(default=0, editable=False)
+    transports = models.JSONField(default=list, blank=True, editable=False)
+    aaguid = models.CharField(max_length=36, blank=True, editable=False)
+    backup_eligible = models.BooleanField(default=False, editable=False)
+    backup_state = models.BooleanField(default=False, editable=False)
 
     class Meta:
         ordering = ["created_at"]
@@ -68,8 +82,9 @@ class RecoveryCode(models.Model):
 class PendingStep(models.Model):
     """A step of a multi-step flow waiting for the client's next move: the
     second factor after a password, a TOTP set-up awaiting its first code, an
-    emailed enrolment code. The client holds an opaque random token; only its
-    digest is stored, so the table alone lets nobody continue a flow. Each row
+    emailed enrolment code, a WebAuthn challenge. The client holds an opaque
+    random token; only its digest is stored, so the table alone lets nobody
+    continue a flow. Each row
     is bound to a purpose, an account, a session and the account's
     token_generation, lives minutes, and is used once."""
 
@@ -78,6 +93,12 @@ class PendingStep(models.Model):
         TOTP_SETUP = "totp_setup"
         ENROL_CODE = "enrol_code"
         SIGNIN_CODE = "signin_code"
+        # WebAuthn challenges, one purpose per ceremony so that a challenge
+        # can never be presented to another one.
+        WEBAUTHN_REGISTER = "webauthn_register"
+        WEBAUTHN_SIGNIN = "webauthn_signin"
+        WEBAUTHN_MFA = "webauthn_mfa"
+        WEBAUTHN_REAUTH = "webauthn_reauth"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     purpose = models.CharField(max_length=32, choices=Purpose.choices)

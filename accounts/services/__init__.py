@@ -76,6 +76,17 @@ from accounts.services.mfa_signin import (
     report_abandoned_sign_ins,
     start_second_factor,
 )
+from accounts.services.passkeys import (
+    PasskeyRegistered,
+    WebAuthnOptions,
+    list_passkeys,
+    register_passkey,
+    remove_passkey,
+    remove_passkey_as_staff,
+    rename_passkey,
+    sign_in_with_passkey,
+    webauthn_options,
+)
 from accounts.services.passwords import (
     change_password,
     check_reset_link,
@@ -159,6 +170,15 @@ from accounts.services.verification import (
 )
 
 __all__ = [
+    "PasskeyRegistered",
+    "WebAuthnOptions",
+    "list_passkeys",
+    "register_passkey",
+    "remove_passkey",
+    "remove_passkey_as_staff",
+    "rename_passkey",
+    "sign_in_with_passkey",
+    "webauthn_options",
     "touch_browser_session",
     "start_browser_session",
     "sign_out_everywhere_else",

@@ -50,6 +50,7 @@ TOTP_NAME = "Authenticator app"
 class MfaStatus:
     totp: Authenticator | None
     recovery_codes_remaining: int
+    passkeys: tuple[Authenticator, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -79,11 +80,13 @@ def _check_pending_code(user: User, session_id: str, code: str) -> None:
 
 
 def mfa_status(*, user: User) -> MfaStatus:
+    factors = list(user.authenticators.order_by("created_at", "pk"))
     return MfaStatus(
-        totp=user.authenticators.filter(kind=Authenticator.Kind.TOTP).first(),
+        totp=next((f for f in factors if f.kind == Authenticator.Kind.TOTP), None),
         recovery_codes_remaining=user.recovery_codes.filter(
             used_at__isnull=True
         ).count(),
+        passkeys=tuple(f for f in factors if f.kind == Authenticator.Kind.PASSKEY),
     )
 
 
@@ -94,8 +97,8 @@ def start_totp_setup(
     kept encrypted in a pending step bound to the session (it replaces the
     session's earlier one) until a first code confirms it."""
     require_recent_auth(user=user, assurance=assurance)
-    session_id = _session_of(assurance)
-    _require_verified_address(user)
+    session_id = session_of(assurance)
+    require_verified_address(user)
     if user.authenticators.filter(kind=Authenticator.Kind.TOTP).exists():
         raise TotpEnabled()
     secret = otp.new_secret()
@@ -143,7 +146,7 @@ def confirm_totp(
     session and browser sign-in (whoever signed in with the password alone
     before must not keep a session the second factor now protects)."""
     require_recent_auth(user=user, assurance=assurance)
-    session_id = _session_of(assurance)
+    session_id = session_of(assurance)
     # A confined session (MFA_REQUIRED) also proves the mailbox, so a password
     # alone cannot enrol a factor. The app's code is checked first, so a wrong
     # one costs no emailed code; the emailed code is used up outside the
@@ -162,7 +165,7 @@ def confirm_totp(
         )
         if pending is None:
             raise NoPendingSetup()
-        _require_verified_address(user)
+        require_verified_address(user)
         if user.authenticators.filter(kind=Authenticator.Kind.TOTP).exists():
             raise TotpEnabled()
         secret = encryption.decrypt(pending.payload["secret"])
@@ -171,26 +174,102 @@ def confirm_totp(
             raise InvalidCode()
         pending.used_at = timezone.now()
         pending.save(update_fields=["used_at"])
-        first_factor = not user.authenticators.exists()
-        Authenticator.objects.create(
-            user=user,
-            kind=Authenticator.Kind.TOTP,
-            name=TOTP_NAME,
-            secret=encryption.encrypt(secret),
-            # The confirming code is spent: replaying it at sign-in fails.
-            last_step=step,
+        added = add_factor(
+            user,
+            Authenticator(
+                user=user,
+                kind=Authenticator.Kind.TOTP,
+                name=TOTP_NAME,
+                secret=encryption.encrypt(secret),
+                # The confirming code is spent: replaying it at sign-in fails.
+                last_step=step,
+            ),
+            method=OTP,
+            assurance=assurance,
+            client=client,
         )
-        recovery_codes = []
-        if first_factor:
-            recovery_codes = _new_recovery_codes(user)
-            assurance = assurance.then(OTP)
-            record_session_assurance(user=user, assurance=assurance)
-            revoke_other_sessions(user, keep_session_id=session_id)
-        record(user, AuthEvent.Type.FACTOR_ADDED, client, kind="totp")
-        emails.send_factor_added(user, factor=TOTP_NAME)
     return TotpConfirmed(
-        recovery_codes=recovery_codes, assurance=assurance, first_factor=first_factor
+        recovery_codes=added.recovery_codes,
+        assurance=added.assurance,
+        first_factor=added.first_factor,
     )
+
+
+@dataclass(frozen=True)
+class FactorAdded:
+    authenticator: Authenticator
+    recovery_codes: list[str]
+    assurance: Assurance
+    first_factor: bool
+
+
+def add_factor(
+    user: User,
+    authenticator: Authenticator,
+    *,
+    method: str,
+    assurance: Assurance,
+    client: Client = NO_CLIENT,
+    keep_browser_session_id: str | None = None,
+) -> FactorAdded:
+    """Save a just-proved factor (TOTP or passkey) of `user`, whose row the
+    caller holds locked in its transaction. When it is the account's first
+    factor: a new set of recovery codes, the confirming session raised to
+    level 2 by `method`, and every other API session and browser sign-in
+    ended (whoever signed in with the password alone before must not keep a
+    session the factor now protects). Audited; the notice is queued."""
+    first_factor = not user.authenticators.exists()
+    authenticator.save(force_insert=True)
+    recovery_codes = []
+    if first_factor:
+        recovery_codes = _new_recovery_codes(user)
+        assurance = assurance.then(method)
+        record_session_assurance(user=user, assurance=assurance)
+        revoke_other_sessions(
+            user,
+            keep_session_id=assurance.session_id,
+            keep_browser_session_id=keep_browser_session_id,
+        )
+    record(
+        user,
+        AuthEvent.Type.FACTOR_ADDED,
+        client,
+        kind=authenticator.kind,
+        **({"factor_name": authenticator.name} if authenticator.kind != "totp" else {}),
+    )
+    emails.send_factor_added(user, factor=authenticator.name)
+    return FactorAdded(
+        authenticator=authenticator,
+        recovery_codes=recovery_codes,
+        assurance=assurance,
+        first_factor=first_factor,
+    )
+
+
+def remove_factor(
+    user: User,
+    authenticator: Authenticator,
+    *,
+    client: Client = NO_CLIENT,
+    actor: User | None = None,
+) -> None:
+    """Remove one factor of `user`, whose row the caller holds locked; with
+    the last one go the recovery codes. Refused for the last factor of an
+    account MFA_REQUIRED covers. Audited (with the staff `actor`, if any);
+    the notice is queued."""
+    last = not user.authenticators.exclude(pk=authenticator.pk).exists()
+    if last and mfa_required_for(user):
+        raise MfaRequired()
+    authenticator.delete()
+    if last:
+        user.recovery_codes.all().delete()
+    detail = {"kind": authenticator.kind}
+    if authenticator.kind != Authenticator.Kind.TOTP:
+        detail["factor_name"] = authenticator.name
+    if actor is not None:
+        detail["actor"] = str(actor.pk)
+    record(user, AuthEvent.Type.FACTOR_REMOVED, client, **detail)
+    emails.send_factor_removed(user, factor=authenticator.name or TOTP_NAME)
 
 
 def disable_totp(
@@ -205,14 +284,7 @@ def disable_totp(
         totp = user.authenticators.filter(kind=Authenticator.Kind.TOTP).first()
         if totp is None:
             raise NoSecondFactor()
-        last = not user.authenticators.exclude(pk=totp.pk).exists()
-        if last and mfa_required_for(user):
-            raise MfaRequired()
-        totp.delete()
-        if last:
-            user.recovery_codes.all().delete()
-        record(user, AuthEvent.Type.FACTOR_REMOVED, client, kind="totp")
-        emails.send_factor_removed(user, factor=TOTP_NAME)
+        remove_factor(user, totp, client=client)
 
 
 def regenerate_recovery_codes(
@@ -280,15 +352,15 @@ def _new_recovery_codes(user: User) -> list[str]:
     return [codes.display(code) for code in sorted(new_codes)]
 
 
-def _session_of(assurance: Assurance) -> str:
-    # A pending set-up belongs to the session that started it, so a stolen
-    # token of another session cannot finish it.
+def session_of(assurance: Assurance) -> str:
+    # A pending set-up or a WebAuthn ceremony belongs to the session that
+    # started it, so a stolen token of another session cannot finish it.
     if not assurance.session_id:
         raise ReauthenticationRequired()
     return assurance.session_id
 
 
-def _require_verified_address(user: User) -> None:
+def require_verified_address(user: User) -> None:
     # A factor on an address nobody proved would let a squatter who signed up
     # with someone else's address lock its real owner out of the recovery.
     if settings.EMAIL_VERIFICATION != "none" and not user.email_verified:

@@ -20,14 +20,21 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from accounts import emails, throttles
-from accounts.assurance import Assurance
+from accounts.assurance import PASSKEY, Assurance
 from accounts.client import NO_CLIENT, Client
-from accounts.errors import InvalidCode, InvalidMfaToken, SecondFactorLocked
+from accounts.errors import (
+    InvalidCode,
+    InvalidMfaToken,
+    PasskeyRejected,
+    SecondFactorLocked,
+)
 from accounts.models import AuthEvent, PendingStep, TokenSession, User
 from accounts.services.audit import record
 from accounts.services.factor_reset import cancel_factor_reset
+from accounts.services.passkey_assertions import check_assertion
 from accounts.services.second_factor import mfa_methods, verify_second_factor
 from accounts.services.sessions import start_api_session
+from accounts.services.webauthn_challenges import MFA, mfa_binding, take_challenge
 from accounts.tokens import TokenPair
 
 MFA_TOKEN_LIFETIME = 300
@@ -95,23 +102,43 @@ def start_second_factor(
 def complete_second_factor(
     *,
     mfa_token: str,
-    code: str,
+    code: str | None = None,
+    challenge_token: str | None = None,
+    credential=None,
     client: Client = NO_CLIENT,
     issue_tokens: bool = False,
     transport: str = TokenSession.Transport.BODY,
 ) -> SecondFactorPassed:
     """Sign in with an mfa_token and a code (6 digits: TOTP; anything else: a
-    recovery code). Sets last_login and, when asked, starts an API session of
-    level 2. A wrong code is InvalidCode (and counts everywhere it should); an
-    unknown, expired, used or outdated mfa_token is InvalidMfaToken."""
+    recovery code), or a passkey: the `credential` answering the challenge of
+    `challenge_token` (from options for purpose "mfa" with this mfa_token).
+    Sets last_login and, when asked, starts an API session of level 2.
+
+    A wrong code is InvalidCode, a passkey that does not verify
+    InvalidCredential (a wrong origin or rp id, no UP or UV: PasskeyRejected);
+    each counts everywhere a wrong code counts. An unknown, expired, used or
+    outdated mfa_token is InvalidMfaToken; a used, replaced or foreign
+    challenge is PasskeyRejected and counts nothing."""
     step = _live_step(mfa_token)
     user = step.user
     _refuse_while_limited(user, consume=True)
+    wrong = InvalidCode()
     with transaction.atomic():
         # Locked while the code is checked: two requests racing with one token
         # take turns, so it can never sign in twice or exceed its attempts.
         step = _live_step(mfa_token, lock=True)
-        method = verify_second_factor(user=user, code=code)
+        if credential is not None:
+            live = take_challenge(
+                MFA, challenge_token, user=user, session_id=mfa_binding(step)
+            )
+            if live is None:
+                raise PasskeyRejected()
+            checked = check_assertion(live, credential, owner=user, client=client)
+            method = PASSKEY if checked.passkey is not None else None
+            if method is None:
+                wrong = checked.error()
+        else:
+            method = verify_second_factor(user=user, code=code)
         now = timezone.now()
         if method is None:
             step.attempts += 1
@@ -138,7 +165,7 @@ def complete_second_factor(
                 )
     if method is None:
         # Raised after the commit: the wrong answer stays counted.
-        raise InvalidCode()
+        raise wrong
     throttles.clear_slowdown(throttles.SECOND_FACTOR_FAILURES, _subject(user))
     # The owner still holds a factor: a staff-started reset of them is moot
     # (and may be an attacker's social engineering), so it ends here.
@@ -151,6 +178,18 @@ def report_abandoned_sign_ins() -> int:
     mfa_token expired, then delete every expired mfa_token. Run by the
     housekeeping command; returns how many were reported."""
     return _report_abandoned(PendingStep.objects.all())
+
+
+def live_mfa_step(mfa_token) -> PendingStep:
+    """The pending sign-in an mfa_token names (InvalidMfaToken otherwise),
+    for the second factor's passkey options; nothing is used up."""
+    return _live_step(mfa_token)
+
+
+def refuse_while_limited(user: User) -> None:
+    """Throttled while the account's second factor is slowed down or locked
+    (asking for passkey options then would be pointless)."""
+    _refuse_while_limited(user, consume=False)
 
 
 def _refuse_while_limited(user: User, *, consume: bool) -> None:

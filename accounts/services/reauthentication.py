@@ -9,11 +9,12 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.assurance import PASSWORD, Assurance
+from accounts.assurance import PASSKEY, PASSWORD, Assurance
 from accounts.client import NO_CLIENT, Client
 from accounts.errors import (
     IncorrectPassword,
     InvalidCode,
+    PasskeyRejected,
     ReauthenticationRequired,
     SecondFactorRequired,
     SessionRevoked,
@@ -21,8 +22,10 @@ from accounts.errors import (
 from accounts.models import AuthEvent, TokenSession, User
 from accounts.services.audit import record
 from accounts.services.current_password import count_wrong_answer, refuse_spent_session
+from accounts.services.passkey_assertions import check_assertion
 from accounts.services.second_factor import verify_second_factor
 from accounts.services.sessions import session_assurance
+from accounts.services.webauthn_challenges import REAUTH, take_challenge
 from accounts.tokens import mint_access
 
 
@@ -49,10 +52,14 @@ def reauthenticate(
     assurance: Assurance,
     password: str | None = None,
     code: str | None = None,
+    challenge_token: str | None = None,
+    credential=None,
     client: Client = NO_CLIENT,
 ) -> Reauthenticated:
     """Prove a factor again in the caller's session: the password (accounts
-    without a second factor) or a TOTP or recovery code. An API session's row
+    without a second factor), a TOTP or recovery code, or a passkey (the
+    `credential` answering the challenge of `challenge_token`, from options
+    for purpose "reauth" in this session). An API session's row
     records the new auth_time, amr and aal, so later refreshes carry them, and
     a new access token is minted; a browser session gets the new assurance.
 
@@ -61,10 +68,14 @@ def reauthenticate(
     thief cannot lock the owner out. Audited."""
     session_id = assurance.session_id
     refuse_spent_session(session_id)
-    if user.has_mfa and code is None:
+    if credential is not None:
+        method, error = _verify_passkey(
+            user, challenge_token, credential, session_id, client
+        )
+    elif user.has_mfa and code is None:
         # A password alone never raises an account with a second factor.
         raise SecondFactorRequired()
-    if code is not None:
+    elif code is not None:
         method = verify_second_factor(user=user, code=code)
         error = InvalidCode()
     else:
@@ -93,6 +104,21 @@ def reauthenticate(
     return Reauthenticated(
         assurance=proved, access_token=access_token, expires_in=expires_in
     )
+
+
+def _verify_passkey(user: User, challenge_token, credential, session_id, client):
+    """PASSKEY, or None and the error to count. A used, expired or foreign
+    challenge is refused at once (PasskeyRejected) and counts nothing."""
+    with transaction.atomic():
+        live = take_challenge(
+            REAUTH, challenge_token, user=user, session_id=session_id or ""
+        )
+        if live is None or not session_id:
+            raise PasskeyRejected()
+        checked = check_assertion(live, credential, owner=user, client=client)
+    if checked.passkey is None:
+        return None, checked.error()
+    return PASSKEY, None
 
 
 def _password_matches(user: User, password: str | None) -> bool:

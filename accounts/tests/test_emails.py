@@ -44,6 +44,12 @@ SENDERS = {
     "factor_removed": lambda user: emails.send_factor_removed(
         user, factor="Authenticator app"
     ),
+    "passkey_renamed": lambda user: emails.send_passkey_renamed(
+        user, old_name="Passkey", new_name="Work laptop"
+    ),
+    "passkey_counter_refused": lambda user: emails.send_passkey_counter_refused(
+        user, factor="Work laptop", ip="203.0.113.9", device="Firefox"
+    ),
     "recovery_codes_regenerated": lambda user: emails.send_recovery_codes_regenerated(
         user
     ),
