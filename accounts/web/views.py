@@ -478,7 +478,7 @@ class ReauthenticateView(ServiceFormMixin, SignedInMixin, FormView):
     def get_context_data(self, **kwargs):
         return super().get_context_data(
             next=self.next_url(),
-            passkey=services.list_passkeys(user=self.request.user).exists(),
+            methods=services.mfa_methods(self.request.user),
             **kwargs,
         )
 
