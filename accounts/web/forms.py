@@ -10,7 +10,7 @@ from django.contrib.auth.forms import UsernameField
 from django.contrib.auth.password_validation import password_validators_help_text_html
 from django.core.exceptions import ValidationError
 
-from accounts.errors import InvalidCredential, ServiceError
+from accounts.errors import EnrolCodeMissing, InvalidCredential, ServiceError
 from accounts.forms import code_field, current_password_field
 from accounts.models import (
     EMAIL_MAX_LENGTH,
@@ -270,9 +270,11 @@ class PasskeyAddForm(PasskeyAnswerForm):
 
     def __init__(self, *args, confined: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["email_code"].required = confined
+        email_code = self.fields["email_code"]
+        email_code.required = confined
         if confined:
-            self.fields["email_code"].widget.attrs["required"] = True
+            email_code.widget.attrs["required"] = True
+            email_code.error_messages["required"] = EnrolCodeMissing.message
 
     def forget_email_code(self) -> None:
         """A wrong emailed code is never typed back into the page. The passkey
