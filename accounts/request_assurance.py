@@ -80,6 +80,9 @@ def end_browser_session_on_logout(sender, request, user, **kwargs) -> None:
 # Where a browser keeps the mfa_token of a sign-in waiting for its second
 # factor: server-side, in the still anonymous session, never in a page.
 PENDING_SIGN_IN_KEY = "pending_sign_in"
+# Beside it, the second factors that sign-in may use ("totp", "recovery_code",
+# "passkey"), so the page offers the right ones.
+PENDING_METHODS_KEY = "pending_sign_in_methods"
 
 
 def continue_to_second_factor(request, pending, next_url: str = ""):
@@ -87,6 +90,7 @@ def continue_to_second_factor(request, pending, next_url: str = ""):
     sign-in and the admin's): keep the pending step in the session and go to
     the second-factor page, which logs the browser in only after a code."""
     request.session[PENDING_SIGN_IN_KEY] = pending.mfa_token
+    request.session[PENDING_METHODS_KEY] = list(pending.methods)
     url = reverse("accounts:signin_mfa")
     next_url = safe_next(request, next_url)
     if next_url:

@@ -319,7 +319,7 @@ def browser_sign_in(page, identifier: str, password: str) -> None:
     page.goto("/accounts/signin/")
     page.get_by_label("Email or username").fill(identifier)
     page.get_by_label("Password", exact=True).fill(password)
-    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign in", exact=True).click()
 
 
 # Tasks -----------------------------------------------------------------------

@@ -3,12 +3,14 @@ refusals next to the field they concern. The account rules themselves live in
 accounts.services; nothing here decides who may do what.
 """
 
+import json
+
 from django import forms
 from django.contrib.auth.forms import UsernameField
 from django.contrib.auth.password_validation import password_validators_help_text_html
 from django.core.exceptions import ValidationError
 
-from accounts.errors import ServiceError
+from accounts.errors import EnrolCodeMissing, InvalidCredential, ServiceError
 from accounts.forms import code_field, current_password_field
 from accounts.models import (
     EMAIL_MAX_LENGTH,
@@ -16,6 +18,7 @@ from accounts.models import (
     USERNAME_MAX_LENGTH,
     User,
 )
+from accounts.services.passkeys import NAME_MAX_LENGTH as PASSKEY_NAME_MAX_LENGTH
 
 PASSWORD_MISMATCH = "The two passwords do not match."
 
@@ -217,3 +220,82 @@ class ReauthenticateForm(ServiceErrorsMixin, forms.Form):
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
         del self.fields["password" if user.has_mfa else "code"]
+
+
+# What a passkey ceremony posts back (passkeys.js fills the hidden fields): the
+# credential as the browser's toJSON() gives it, a few hundred characters; the
+# cap only stops junk before it reaches the JSON parser.
+CREDENTIAL_MAX_LENGTH = 16_384
+
+
+class PasskeyAnswerForm(ServiceErrorsMixin, forms.Form):
+    """The answer of navigator.credentials.create() or .get(): the options'
+    challenge_token and the credential JSON. Only its shape is checked here;
+    the services verify it."""
+
+    challenge_token = forms.CharField(max_length=200, widget=forms.HiddenInput)
+    credential = forms.CharField(
+        max_length=CREDENTIAL_MAX_LENGTH, widget=forms.HiddenInput
+    )
+
+    def clean_credential(self):
+        try:
+            credential = json.loads(self.cleaned_data["credential"])
+        except ValueError:
+            credential = None
+        if not isinstance(credential, dict):
+            raise ValidationError(InvalidCredential.message, code="invalid_credential")
+        return credential
+
+    def clean(self):
+        # The hidden fields' errors (no answer, or junk) are one error of the
+        # form: the page has nothing to point at.
+        cleaned_data = super().clean()
+        missing = [self.errors.pop(name, None) for name in self.answer_fields]
+        if any(missing):
+            self.add_error(
+                None, ValidationError(InvalidCredential.message, code="no_answer")
+            )
+        return cleaned_data
+
+    answer_fields = ("challenge_token", "credential")
+
+
+class PasskeyAddForm(PasskeyAnswerForm):
+    name = forms.CharField(
+        label="Name",
+        max_length=PASSKEY_NAME_MAX_LENGTH,
+        required=False,
+        help_text="So you can tell your passkeys apart, for example “Work laptop”. "
+        "Left empty, we name it after the device when we know it.",
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
+    # As TotpConfirmForm's: shown and required only in a confined session.
+    email_code = TotpConfirmForm.base_fields["email_code"]
+
+    field_order = ["name", "email_code", "challenge_token", "credential"]
+
+    def __init__(self, *args, confined: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        email_code = self.fields["email_code"]
+        email_code.required = confined
+        if confined:
+            email_code.widget.attrs["required"] = True
+            email_code.error_messages["required"] = EnrolCodeMissing.message
+
+    def forget_email_code(self) -> None:
+        """A wrong emailed code is never typed back into the page. The passkey
+        answer stays: its challenge lives on until a success, so the owner
+        retypes the code without making another passkey on the device."""
+        self.data = self.data.copy()
+        self.data["email_code"] = ""
+
+    def forget_answer(self) -> None:
+        """A refused passkey answer is not offered again."""
+        self.data = self.data.copy()
+        self.data["challenge_token"] = ""
+        self.data["credential"] = ""
+
+
+class PasskeyRenameForm(ServiceErrorsMixin, forms.Form):
+    name = forms.CharField(label="Name", max_length=PASSKEY_NAME_MAX_LENGTH)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from accounts.web import views
+from accounts.web import passkeys, views
 
 app_name = "accounts"
 
@@ -9,6 +9,36 @@ urlpatterns = [
     path("signup/done/", views.SignUpDoneView.as_view(), name="signup_done"),
     path("signin/", views.SignInView.as_view(), name="signin"),
     path("signin/mfa/", views.SignInMfaView.as_view(), name="signin_mfa"),
+    # Passkeys: each ceremony's options (JSON for static/js/passkeys.js), then
+    # its answer, posted as a form.
+    path(
+        "signin/passkey/options/",
+        passkeys.SignInOptionsView.as_view(),
+        name="signin_passkey_options",
+    ),
+    path(
+        "signin/passkey/", passkeys.PasskeySignInView.as_view(), name="signin_passkey"
+    ),
+    path(
+        "signin/mfa/passkey/options/",
+        passkeys.SecondFactorOptionsView.as_view(),
+        name="signin_mfa_passkey_options",
+    ),
+    path(
+        "signin/mfa/passkey/",
+        passkeys.SecondFactorPasskeyView.as_view(),
+        name="signin_mfa_passkey",
+    ),
+    path(
+        "reauthenticate/passkey/options/",
+        passkeys.ReauthenticateOptionsView.as_view(),
+        name="reauthenticate_passkey_options",
+    ),
+    path(
+        "reauthenticate/passkey/",
+        passkeys.ReauthenticatePasskeyView.as_view(),
+        name="reauthenticate_passkey",
+    ),
     path("signin/code/", views.SignInCodeView.as_view(), name="signin_code"),
     path("reauthenticate/", views.ReauthenticateView.as_view(), name="reauthenticate"),
     path("signout/", views.SignOutView.as_view(), name="signout"),
@@ -95,6 +125,22 @@ urlpatterns = [
     path("mfa/totp/setup/", views.TotpSetupView.as_view(), name="totp_setup"),
     path("mfa/totp/confirm/", views.TotpConfirmView.as_view(), name="totp_confirm"),
     path("mfa/totp/disable/", views.TotpDisableView.as_view(), name="totp_disable"),
+    path(
+        "mfa/passkeys/options/",
+        passkeys.RegisterOptionsView.as_view(),
+        name="passkey_options",
+    ),
+    path("mfa/passkeys/", passkeys.AddPasskeyView.as_view(), name="passkey_add"),
+    path(
+        "mfa/passkeys/<uuid:passkey_id>/rename/",
+        passkeys.RenamePasskeyView.as_view(),
+        name="passkey_rename",
+    ),
+    path(
+        "mfa/passkeys/<uuid:passkey_id>/remove/",
+        passkeys.RemovePasskeyView.as_view(),
+        name="passkey_remove",
+    ),
     path(
         "mfa/recovery-codes/",
         views.RecoveryCodesView.as_view(),

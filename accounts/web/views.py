@@ -37,6 +37,7 @@ from accounts.http import client_of
 from accounts.middleware import MFA_SETUP_PAGE
 from accounts.request_assurance import (
     BROWSER_SESSION_KEY,
+    PENDING_METHODS_KEY,
     PENDING_SIGN_IN_KEY,
     assurance_of,
     browser_session_name,
@@ -54,6 +55,7 @@ from accounts.web.forms import (
     ChangePasswordForm,
     DeleteAccountForm,
     ForgotPasswordForm,
+    PasskeyAddForm,
     ProfileForm,
     ReauthenticateForm,
     ResendVerificationForm,
@@ -270,6 +272,13 @@ class SignInView(LoginView):
         context["signin_by_code"] = services.signin_by_code_enabled()
         return context
 
+    def get_form(self, form_class=None):
+        form = super().get_form(form_class)
+        # The browser may offer this site's passkeys in the field's autofill
+        # (WebAuthn conditional mediation, static/js/passkeys.js).
+        form.fields["username"].widget.attrs["autocomplete"] = "username webauthn"
+        return form
+
     def form_valid(self, form):
         response = super().form_valid(form)
         remember_sign_in(self.request, response, form.get_user())
@@ -308,13 +317,20 @@ class SignInMfaView(ServiceFormMixin, FormView):
 
     def back_to_sign_in(self):
         self.request.session.pop(PENDING_SIGN_IN_KEY, None)
+        self.request.session.pop(PENDING_METHODS_KEY, None)
         url = reverse("accounts:signin")
         if self.next_url():
             url += "?" + urlencode({"next": self.next_url()}, safe="/")
         return redirect(url)
 
     def get_context_data(self, **kwargs):
-        return super().get_context_data(next=self.next_url(), **kwargs)
+        methods = self.request.session.get(PENDING_METHODS_KEY) or ()
+        return super().get_context_data(
+            next=self.next_url(),
+            totp="totp" in methods,
+            passkey="passkey" in methods,
+            **kwargs,
+        )
 
     def form_valid(self, form):
         try:
@@ -324,15 +340,23 @@ class SignInMfaView(ServiceFormMixin, FormView):
                 client=client_of(self.request),
             )
         except InvalidMfaToken:
-            messages.error(
-                self.request,
-                "That sign-in expired or was stopped after too many wrong codes. "
-                "Sign in again.",
-            )
-            return self.back_to_sign_in()
+            return self.sign_in_expired()
         except ServiceError as error:
             return self.refuse(form, error)
+        return self.signed_in(result)
+
+    def sign_in_expired(self):
+        messages.error(
+            self.request,
+            "That sign-in expired or was stopped after too many wrong codes. "
+            "Sign in again.",
+        )
+        return self.back_to_sign_in()
+
+    def signed_in(self, result):
+        """The second factor was right (a code, or a passkey)."""
         self.request.session.pop(PENDING_SIGN_IN_KEY, None)
+        self.request.session.pop(PENDING_METHODS_KEY, None)
         # login() gives the session a new key (session fixation) and sends
         # user_logged_in; the session then keeps what the sign-in proved.
         login(self.request, result.user, backend=SIGN_IN_BACKEND)
@@ -452,7 +476,11 @@ class ReauthenticateView(ServiceFormMixin, SignedInMixin, FormView):
         )
 
     def get_context_data(self, **kwargs):
-        return super().get_context_data(next=self.next_url(), **kwargs)
+        return super().get_context_data(
+            next=self.next_url(),
+            methods=services.mfa_methods(self.request.user),
+            **kwargs,
+        )
 
     def form_valid(self, form):
         session_name(self.request)  # the per-session counter needs a key
@@ -986,7 +1014,7 @@ class MfaPageMixin(SignedInMixin):
     template_name = "accounts/mfa.html"
     codes_template_name = "accounts/mfa_recovery_codes.html"
 
-    def mfa_page(self, form=None, status=200):
+    def mfa_page(self, form=None, status=200, passkey_form=None):
         user = self.request.user
         setup = services.pending_totp_setup(
             user=user, assurance=assurance_of(self.request)
@@ -1000,6 +1028,7 @@ class MfaPageMixin(SignedInMixin):
                 setup.secret[i : i + 4] for i in range(0, len(setup.secret), 4)
             ),
             "form": form or TotpConfirmForm(confined=self.confined()),
+            "passkey_form": passkey_form or PasskeyAddForm(confined=self.confined()),
             "confined": self.confined(),
         }
         return render(self.request, self.template_name, context, status=status)

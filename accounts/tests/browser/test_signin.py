@@ -43,6 +43,6 @@ def test_signing_in_from_a_protected_page_returns_to_it(page, account, password)
 
     page.get_by_label("Email or username").fill("ada")
     page.get_by_label("Password", exact=True).fill(password)
-    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign in", exact=True).click()
 
     expect(page.get_by_role("heading", level=1)).to_have_text("Security")

@@ -13,7 +13,8 @@ def test_signin_page_renders_with_autocomplete_hints(client, db):
 
     html = response.content.decode()
     assert response.status_code == 200
-    assert 'autocomplete="username"' in html
+    # "webauthn": the browser may offer passkeys in the field's autofill.
+    assert 'autocomplete="username webauthn"' in html
     assert 'autocomplete="current-password"' in html
 
 
