@@ -137,6 +137,7 @@ def confirm_totp(
     assurance: Assurance,
     client: Client = NO_CLIENT,
     email_code: str | None = None,
+    keep_browser_session_id: str | None = None,
 ) -> TotpConfirmed:
     """Turn the session's pending authenticator app on with its first code.
 
@@ -187,6 +188,7 @@ def confirm_totp(
             method=OTP,
             assurance=assurance,
             client=client,
+            keep_browser_session_id=keep_browser_session_id,
         )
     return TotpConfirmed(
         recovery_codes=added.recovery_codes,

@@ -1090,6 +1090,8 @@ class TotpConfirmView(MfaPageMixin, View):
                 email_code=form.cleaned_data["email_code"] or None,
                 assurance=assurance_of(request),
                 client=client_of(request),
+                # This browser stays signed in: its row stays listed as live.
+                keep_browser_session_id=request.session.get(BROWSER_SESSION_KEY),
             )
         except InvalidCode as error:
             form.add_service_error(error)

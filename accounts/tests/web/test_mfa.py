@@ -132,6 +132,16 @@ def test_confirming_the_first_factor_signs_out_other_browsers_and_apps(user, bro
     assert app.get(ME).status_code == 401
 
 
+def test_the_confirming_browser_stays_listed_on_the_security_page(user, browser):
+    other_browser = browser_signed_in(user)
+
+    turn_on(browser)
+
+    listed = browser.get("/accounts/security/").context["browser_sessions"]
+    assert [session.current for session in listed] == [True]
+    assert other_browser.get(MFA_PAGE).status_code == 302
+
+
 def test_a_wrong_code_is_shown_next_to_the_field_and_not_kept(user, browser):
     secret = set_up(browser)
     wrong = f"{(int(totp_code(secret)) + 1) % 1_000_000:06d}"
