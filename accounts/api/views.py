@@ -608,6 +608,13 @@ class ResendVerificationApi(PublicApi):
         )
 
 
+ERROR_403_ME = OpenApiResponse(
+    s.DetailSerializer,
+    description="reauthentication_required: the change needs a recent sign-in "
+    "(a new email, deleting the account); or mfa_setup_required.",
+)
+
+
 class MeApi(APIView):
     allowed_while_confined = CONFINED_MAY_READ
 
@@ -618,7 +625,12 @@ class MeApi(APIView):
 
     @extend_schema(
         request=s.UpdateProfileSerializer,
-        responses={200: s.MeSerializer, 400: ERRORS_400, 401: ERROR_401},
+        responses={
+            200: s.MeSerializer,
+            400: ERRORS_400,
+            401: ERROR_401,
+            403: ERROR_403_ME,
+        },
     )
     def patch(self, request):
         """Takes any of username, email, first_name, last_name; returns the account.
@@ -635,7 +647,7 @@ class MeApi(APIView):
 
     @extend_schema(
         request=s.DeleteAccountSerializer,
-        responses={204: None, 400: ERRORS_400, 401: ERROR_401},
+        responses={204: None, 400: ERRORS_400, 401: ERROR_401, 403: ERROR_403_ME},
     )
     def delete(self, request):
         """Takes the password; deletes the account and revokes every token."""
