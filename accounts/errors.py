@@ -300,6 +300,18 @@ class EmailUnverified(Conflict):
     code, message = "email_unverified", "Verify your email address first"
 
 
+class LastFactorNeedsReset(Conflict):
+    """Staff removing an account's last second factor directly: that is what a
+    two-factor reset is for (the owner's acceptance by email, then a delay),
+    so a talked-into staff member cannot strip an account's protection."""
+
+    code, message = (
+        "last_factor",
+        "This is the account's last second factor: staff remove it only "
+        "through a two-factor reset, which the owner accepts by email.",
+    )
+
+
 class MfaRequired(Conflict):
     """Removing the last second factor of an account MFA_REQUIRED covers."""
 

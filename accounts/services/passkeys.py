@@ -43,6 +43,7 @@ from accounts.errors import (
     EnrolCodeMissing,
     InactiveAccount,
     InvalidCredential,
+    LastFactorNeedsReset,
     NoPasskey,
     PasskeyNotFound,
     PasskeyRejected,
@@ -363,15 +364,20 @@ def remove_passkey_as_staff(
     assurance: Assurance,
     client: Client = NO_CLIENT,
 ) -> None:
-    """Staff removing a user's passkey (the admin): the actor's recent
-    sign-in, the authority rule (staff who are not superusers act only
-    outside staff scope), and the owner's rules (409 for the last factor
-    under MFA_REQUIRED). Audited with the actor; the owner is emailed."""
+    """Staff removing one passkey of a user (the admin), e.g. a lost laptop's
+    while the owner keeps another factor: the actor's recent sign-in and the
+    authority rule (staff who are not superusers act only outside staff
+    scope). Never the account's last factor: that goes through a two-factor
+    reset, which the owner accepts by email. Audited with the actor; the owner
+    is emailed."""
     require_recent_auth(user=actor, assurance=assurance)
     require_may_manage(actor, user)
     with transaction.atomic():
         User.objects.select_for_update().only("pk").get(pk=user.pk)
-        remove_factor(user, _passkey_of(user, passkey_id), client=client, actor=actor)
+        passkey = _passkey_of(user, passkey_id)
+        if not user.authenticators.exclude(pk=passkey.pk).exists():
+            raise LastFactorNeedsReset()
+        remove_factor(user, passkey, client=client, actor=actor)
 
 
 def _registration_options(user: User, assurance: Assurance) -> WebAuthnOptions:
