@@ -3,8 +3,8 @@
  *
  * The round-trip, for SPA authors
  * -------------------------------
- * 1. Sign in (signup, signin, signin/mfa, signin/code; passkeys/signin later)
- *    with the header `X-Token-Transport: cookie`. The answer's body has the
+ * 1. Sign in (signup, signin, signin/mfa, signin/code, passkeys/signin) with
+ *    the header `X-Token-Transport: cookie`. The answer's body has the
  *    access token and NO refresh token; the refresh token arrives as the
  *    HttpOnly cookie `__Host-identity_refresh` (`identity_refresh` when the
  *    service runs on plain http). Script never sees it: document.cookie does
@@ -239,12 +239,22 @@ async function signInWithCode(form) {
   await signedIn(answer);
 }
 
-function askSecondFactor(mfaToken, methods) {
+function askSecondFactor(mfaToken, methods = []) {
   pendingMfaToken = mfaToken;
+  const passkey = PASSKEYS && methods.includes("passkey");
+  const ways = [];
+  if (passkey) ways.push("use your passkey");
+  if (methods.includes("totp")) ways.push("enter a code from your authenticator app");
+  if (methods.includes("recovery_code")) ways.push("enter a recovery code");
+  document.getElementById("mfa-passkey").hidden = !passkey;
   hide("signed-out");
   show("second-factor");
-  const names = (methods || []).join(", ");
-  status(`Enter a code from your authenticator app or a recovery code (${names}).`);
+  if (!ways.length) {
+    status("This account's second factor is a passkey: use a browser that supports passkeys.");
+    return;
+  }
+  const sentence = ways.join(", or ");
+  status(`${sentence[0].toUpperCase()}${sentence.slice(1)}.`);
   document.getElementById("mfa-code").focus();
 }
 
@@ -260,19 +270,120 @@ async function completeSecondFactor(form) {
   await signedIn(answer);
 }
 
-/*
- * Passkey hook. When passkey sign-in exists on the service:
- *   1. POST /auth/webauthn/options {"purpose": "signin"} → {options, challenge_token}
- *   2. credential = await navigator.credentials.get({publicKey:
- *        PublicKeyCredential.parseRequestOptionsFromJSON(options)})
- *   3. POST /auth/passkeys/signin {challenge_token, credential: credential.toJSON()}
- *      with the transport header (cookie: true), then signedIn(answer).
- * Set PASSKEYS to true to show the button.
- */
-const PASSKEYS = false;
+// ---------------------------------------------------------------------------
+// Passkeys (WebAuthn)
+// ---------------------------------------------------------------------------
+//
+// The service's options are JSON with base64url strings; the browser wants
+// ArrayBuffers, and gives back a credential the service wants as JSON again.
+// Recent browsers convert both ways (parseRequestOptionsFromJSON, toJSON);
+// for the others, the few lines of base64url below do it.
+// Browsers refuse WebAuthn on an IP address: open the page at a host name.
 
+const PASSKEYS = typeof window.PublicKeyCredential === "function";
+
+/** An error whose message is meant for the user as it is. */
+class PasskeyError extends Error {}
+
+function fromBase64url(text) {
+  // atob accepts base64 without its "=" padding.
+  const binary = atob(text.replace(/-/g, "+").replace(/_/g, "/"));
+  return Uint8Array.from(binary, (char) => char.charCodeAt(0)).buffer;
+}
+
+function toBase64url(buffer) {
+  const binary = String.fromCharCode(...new Uint8Array(buffer));
+  return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+
+function requestOptionsFromJSON(json) {
+  if (typeof PublicKeyCredential.parseRequestOptionsFromJSON === "function") {
+    return PublicKeyCredential.parseRequestOptionsFromJSON(json);
+  }
+  return {
+    ...json,
+    challenge: fromBase64url(json.challenge),
+    allowCredentials: (json.allowCredentials || []).map((allowed) => ({
+      ...allowed,
+      id: fromBase64url(allowed.id),
+    })),
+  };
+}
+
+function credentialToJSON(credential) {
+  if (typeof credential.toJSON === "function") return credential.toJSON();
+  const { response } = credential;
+  return {
+    id: credential.id,
+    rawId: toBase64url(credential.rawId),
+    type: credential.type,
+    authenticatorAttachment: credential.authenticatorAttachment || undefined,
+    clientExtensionResults: credential.getClientExtensionResults(),
+    response: {
+      clientDataJSON: toBase64url(response.clientDataJSON),
+      authenticatorData: toBase64url(response.authenticatorData),
+      signature: toBase64url(response.signature),
+      // A discoverable passkey names its account; the service checks it.
+      userHandle: response.userHandle ? toBase64url(response.userHandle) : undefined,
+    },
+  };
+}
+
+/**
+ * Ask the service for options, the browser for an assertion. Resolves to
+ * {challenge_token, credential}, ready to POST with whatever else the step needs.
+ */
+async function passkeyAssertion(optionsRequest) {
+  if (!PASSKEYS || !navigator.credentials) {
+    throw new PasskeyError("This browser does not support passkeys.");
+  }
+  const { body } = await call("/auth/webauthn/options", { body: optionsRequest });
+  let credential;
+  try {
+    credential = await navigator.credentials.get({
+      publicKey: requestOptionsFromJSON(body.options),
+    });
+  } catch (error) {
+    throw new PasskeyError(explainPasskeyError(error));
+  }
+  return { challenge_token: body.challenge_token, credential: credentialToJSON(credential) };
+}
+
+function explainPasskeyError(error) {
+  switch (error && error.name) {
+    case "NotAllowedError":
+      // One error for all three, on purpose: a page may not learn whether
+      // the device holds a passkey for it.
+      return "No passkey was used: the request was cancelled or timed out, " +
+        "or this device has no passkey for this service.";
+    case "SecurityError":
+      // The page is not on the service's domain (the rp id), or on an IP address.
+      return "Passkeys cannot be used at this address: open this page at the service's SITE_URL.";
+    case "NotSupportedError":
+      return "This browser does not support passkeys.";
+    default:
+      return `The passkey did not work: ${error}`;
+  }
+}
+
+/** Passwordless: the passkey is the whole sign-in, never answered with a 202. */
 async function signInWithPasskey() {
-  throw new ApiError(501, { detail: "Passkey sign-in is not available in this example yet." });
+  const answer = await call("/auth/passkeys/signin", {
+    body: await passkeyAssertion({ purpose: "signin" }),
+    cookie: true,
+  });
+  await signedIn(answer);
+}
+
+/** A passkey as the second factor of a 202 sign-in. */
+async function completeSecondFactorWithPasskey() {
+  const proof = await passkeyAssertion({ purpose: "mfa", mfa_token: pendingMfaToken });
+  const answer = await call("/auth/signin/mfa", {
+    body: { mfa_token: pendingMfaToken, ...proof },
+    cookie: true,
+  });
+  pendingMfaToken = null;
+  await signedIn(answer);
 }
 
 async function signOut() {
@@ -311,7 +422,8 @@ function status(message) {
 }
 
 function showError(error) {
-  text("error", error instanceof ApiError ? error.message : `Something went wrong: ${error}`);
+  const forUser = error instanceof ApiError || error instanceof PasskeyError;
+  text("error", forUser ? error.message : `Something went wrong: ${error}`);
   show("error");
 }
 
@@ -338,20 +450,35 @@ function onSubmit(id, handler) {
   });
 }
 
+/** Click handler for a button that starts a request, the same way. */
+function onClick(id, handler) {
+  const button = document.getElementById(id);
+  button.addEventListener("click", async () => {
+    hide("error");
+    button.disabled = true;
+    try {
+      await handler();
+    } catch (error) {
+      showError(error);
+    } finally {
+      button.disabled = false;
+    }
+  });
+}
+
 document.addEventListener("DOMContentLoaded", () => {
   onSubmit("signup-form", signUp);
   onSubmit("signin-form", signInWithPassword);
   onSubmit("code-request-form", requestCode);
   onSubmit("code-form", signInWithCode);
   onSubmit("mfa-form", completeSecondFactor);
-  document.getElementById("signout").addEventListener("click", () => {
-    hide("error");
-    signOut().catch(showError);
-  });
-  if (PASSKEYS && window.PublicKeyCredential) {
-    const button = document.getElementById("passkey-signin");
-    button.addEventListener("click", () => signInWithPasskey().catch(showError));
+  onClick("signout", signOut);
+  onClick("mfa-passkey-button", completeSecondFactorWithPasskey);
+  if (PASSKEYS) {
+    onClick("passkey-signin-button", signInWithPasskey);
     show("passkey-signin");
+  } else {
+    show("passkey-unsupported");
   }
   // A reload: no access token in memory. The cookie (if any) signs us back in.
   resume().catch((error) => {

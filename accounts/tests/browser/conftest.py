@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import sync_playwright
 
+from accounts.tests.browser.virtual_authenticator import VirtualAuthenticator
 from accounts.tests.factories import UserFactory
 
 # Playwright's sync API runs an event loop in this thread; Django's ORM calls
@@ -74,3 +75,16 @@ def snap(page):
         page.set_viewport_size(DESKTOP)
 
     return snap
+
+
+@pytest.fixture
+def passkey_site(settings, live_server):
+    """The rp id is the live server's host, localhost (see
+    virtual_authenticator.py)."""
+    settings.SITE_URL = live_server.url
+
+
+@pytest.fixture
+def authenticator(page, passkey_site):
+    """A virtual passkey authenticator in the page's browser context."""
+    return VirtualAuthenticator.add_to(page)

@@ -1,10 +1,13 @@
 """The example SPA (examples/spa/) in Chromium: a cookie session whose refresh
-token script never sees, that survives a reload and ends at sign-out."""
+token script never sees, that survives a reload and ends at sign-out; begun
+with a password, an emailed code or a passkey (the DevTools virtual
+authenticator's)."""
 
 import pytest
 from playwright.sync_api import expect
 
 from accounts.models import TokenSession
+from accounts.tests.browser.virtual_authenticator import with_a_passkey
 from accounts.tests.helpers import emailed_code, enable_totp, totp_code
 
 pytestmark = pytest.mark.browser
@@ -13,6 +16,8 @@ SPA = "/examples/spa/"
 # The test settings' SITE_URL is https, so the cookie is the __Host- one
 # (Chromium keeps Secure cookies from http://localhost, a secure context).
 COOKIE_NAME = "__Host-identity_refresh"
+# Passkey tests make SITE_URL the live server's http://localhost:<port>.
+PLAIN_COOKIE_NAME = "identity_refresh"
 
 
 @pytest.fixture(autouse=True)
@@ -36,14 +41,16 @@ def problems(page):
         lambda message: (
             message.type in ("error", "warning")
             and not message.text.startswith(EXPECTED_401)
+            # The site's own pages (where a passkey is added) have no icon.
+            and not message.location.get("url", "").endswith("/favicon.ico")
             and seen.append(f"{message.text} {message.location.get('url')}")
         ),
     )
     return seen
 
 
-def refresh_cookie(page):
-    cookies = [c for c in page.context.cookies() if c["name"] == COOKIE_NAME]
+def refresh_cookie(page, name=COOKIE_NAME):
+    cookies = [c for c in page.context.cookies() if c["name"] == name]
     return cookies[0] if cookies else None
 
 
@@ -172,3 +179,101 @@ def test_the_access_token_is_renewed_silently_before_it_expires(
     assert renewal.value.status == 200
     assert refresh_cookie(page)["value"] != first_cookie
     expect_signed_in_as(page, "ada")
+
+
+def test_passkey_sign_in_keeps_the_session_in_the_cookie(
+    page, snap, account, password, authenticator, problems
+):
+    with_a_passkey(page, password)  # on the site's two-factor page
+    page.goto(SPA)
+    expect_signed_out(page)
+    snap("example_spa_passkey")
+
+    page.get_by_role("button", name="Sign in with a passkey").click()
+
+    expect_signed_in_as(page, "ada")
+    expect(page.locator("#me-email")).to_have_text("ada@example.com")
+    session = TokenSession.objects.get()
+    assert session.transport == "cookie"
+    assert session.amr == ["pk"]
+    cookie = refresh_cookie(page, PLAIN_COOKIE_NAME)
+    assert cookie["httpOnly"] is True
+    assert cookie["sameSite"] == "Strict"
+    assert "identity_refresh" not in page.evaluate("document.cookie")
+    assert page.evaluate("localStorage.length + sessionStorage.length") == 0
+
+    page.reload()
+
+    expect_signed_in_as(page, "ada")
+    assert problems == []
+
+
+def test_passkey_sign_in_without_the_browsers_json_helpers(
+    page, account, password, authenticator
+):
+    """The app's base64url fallback, for browsers older than
+    parseRequestOptionsFromJSON and toJSON."""
+    page.add_init_script(
+        "delete PublicKeyCredential.parseRequestOptionsFromJSON;"
+        "delete PublicKeyCredential.prototype.toJSON;"
+    )
+    with_a_passkey(page, password)
+    page.goto(SPA)
+    assert page.evaluate(
+        "typeof PublicKeyCredential.parseRequestOptionsFromJSON"
+        " + typeof PublicKeyCredential.prototype.toJSON"
+    ) == ("undefined" * 2)
+
+    page.get_by_role("button", name="Sign in with a passkey").click()
+
+    expect_signed_in_as(page, "ada")
+    assert TokenSession.objects.get().amr == ["pk"]
+
+
+def test_a_password_then_a_passkey_as_second_factor(
+    page, snap, account, password, authenticator, problems
+):
+    with_a_passkey(page, password)
+    page.goto(SPA)
+
+    sign_in_with_password(page, "ada", password)
+    expect(page.get_by_role("status")).to_have_text(
+        "Use your passkey, or enter a recovery code."
+    )
+    snap("example_spa_mfa_passkey")
+    page.get_by_role("button", name="Use a passkey").click()
+
+    expect_signed_in_as(page, "ada")
+    session = TokenSession.objects.get()
+    assert (session.transport, session.amr, session.aal) == ("cookie", ["pwd", "pk"], 2)
+    page.reload()
+    expect_signed_in_as(page, "ada")
+    assert problems == []
+
+
+def test_a_device_without_the_passkey_is_told_so(
+    page, account, password, authenticator
+):
+    with_a_passkey(page, password)
+    authenticator.forget_passkeys()
+    page.goto(SPA)
+
+    page.get_by_role("button", name="Sign in with a passkey").click()
+
+    expect(page.get_by_role("alert")).to_have_text(
+        "No passkey was used: the request was cancelled or timed out, "
+        "or this device has no passkey for this service."
+    )
+    expect_signed_out(page)
+    assert not TokenSession.objects.exists()
+
+
+def test_without_webauthn_the_page_offers_no_passkey(page, transactional_db):
+    page.add_init_script("delete window.PublicKeyCredential")
+    page.goto(SPA)
+
+    expect_signed_out(page)
+    expect(page.get_by_role("button", name="Sign in with a passkey")).to_be_hidden()
+    expect(
+        page.get_by_text("This browser does not support passkeys: sign in with")
+    ).to_be_visible()

@@ -3,78 +3,25 @@ authenticator (a CTAP2 platform authenticator with user verification that
 answers at once): add one from the two-factor page, sign in with nothing else,
 use it as the second factor and to confirm it's you, rename and remove it;
 and what the pages say when the browser cannot or will not answer.
-
-Browsers allow WebAuthn on http://localhost (a secure context) with the rp id
-"localhost": SITE_URL becomes the live server's address for these tests.
+The authenticator and the helpers are in virtual_authenticator.py.
 """
 
 import time
-from dataclasses import dataclass
 
 import pytest
 import time_machine
 from playwright.sync_api import expect
 
 from accounts.models import Authenticator, AuthEvent, RecoveryCode
+from accounts.tests.browser.virtual_authenticator import (
+    add_passkey,
+    passkey_names,
+    sign_out,
+    with_a_passkey,
+)
 from accounts.tests.helpers import browser_sign_in, stale_by
 
 pytestmark = pytest.mark.browser
-
-PLATFORM_AUTHENTICATOR = {
-    "protocol": "ctap2",
-    "transport": "internal",
-    "hasResidentKey": True,
-    "hasUserVerification": True,
-    "isUserVerified": True,
-    "automaticPresenceSimulation": True,
-}
-
-
-@dataclass
-class VirtualAuthenticator:
-    cdp: object
-    authenticator_id: str
-
-    def credentials(self) -> list[dict]:
-        return self.cdp.send(
-            "WebAuthn.getCredentials", {"authenticatorId": self.authenticator_id}
-        )["credentials"]
-
-    def forget_passkeys(self) -> None:
-        self.cdp.send(
-            "WebAuthn.clearCredentials", {"authenticatorId": self.authenticator_id}
-        )
-
-    def answer_automatically(self, answer: bool) -> None:
-        """Whether it answers without a touch: in Chromium it then also answers
-        the sign-in page's autofill (conditional) request at once, as a user
-        picking the passkey from the username field's list would."""
-        self.cdp.send(
-            "WebAuthn.setAutomaticPresenceSimulation",
-            {"authenticatorId": self.authenticator_id, "enabled": answer},
-        )
-
-    def refuse_user_verification(self) -> None:
-        self.cdp.send(
-            "WebAuthn.setUserVerified",
-            {"authenticatorId": self.authenticator_id, "isUserVerified": False},
-        )
-
-
-@pytest.fixture
-def passkey_site(settings, live_server):
-    """The rp id is the live server's host, localhost."""
-    settings.SITE_URL = live_server.url
-
-
-@pytest.fixture
-def authenticator(page, passkey_site):
-    cdp = page.context.new_cdp_session(page)
-    cdp.send("WebAuthn.enable")
-    added = cdp.send(
-        "WebAuthn.addVirtualAuthenticator", {"options": PLATFORM_AUTHENTICATOR}
-    )
-    return VirtualAuthenticator(cdp, added["authenticatorId"])
 
 
 @pytest.fixture
@@ -90,31 +37,6 @@ def problems(page):
         ),
     )
     return seen
-
-
-def sign_out(page) -> None:
-    page.get_by_role("button", name="Sign out").click()
-    expect(page.get_by_text("You are signed out.")).to_be_visible()
-
-
-def passkey_names(page):
-    return page.locator(".passkeys__name")
-
-
-def add_passkey(page, name: str) -> None:
-    page.goto("/accounts/mfa/")
-    page.get_by_label("Name").fill(name)
-    page.get_by_role("button", name="Add a passkey").click()
-
-
-def with_a_passkey(page, password, *, sign_out_after=True) -> None:
-    """Ada signs in with her password and adds the passkey "Work laptop"."""
-    browser_sign_in(page, "ada", password)
-    add_passkey(page, "Work laptop")
-    page.get_by_role("link", name="I have saved them").click()
-    expect(passkey_names(page)).to_have_text(["Work laptop"])
-    if sign_out_after:
-        sign_out(page)
 
 
 def test_adding_a_passkey_then_signing_in_with_it_alone(
