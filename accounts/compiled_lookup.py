@@ -11,6 +11,13 @@ list, the join and the WHERE clause anew each time). The query is the ORM's own
 (`select_related(...)`, every column), compiled by Django, and its rows go
 through Django's converters and `from_db`, so the instance is the one
 `Model.objects.select_related(...).get(pk=...)` returns.
+
+On PostgreSQL, when the connection allows prepared statements (its
+`prepare_threshold` is set: DB_PREPARED_STATEMENTS), these lookups are sent
+with their parameter bound by the server, so psycopg prepares each one once
+per connection and PostgreSQL stops parsing and planning it on every request
+(a third of the database's work for `/users/me`). Every other query keeps
+Django's client-side binding, which psycopg never prepares.
 """
 
 import uuid
@@ -52,7 +59,7 @@ class _Plan:
     def load(self, pk):
         field = self.model._meta.pk
         value = field.get_db_prep_value(field.to_python(pk), self.connection)
-        with self.connection.cursor() as cursor:
+        with _cursor(self.connection) as cursor:
             cursor.execute(self.sql, (value,))
             row = cursor.fetchone()
         if row is None:
@@ -65,6 +72,12 @@ class _Plan:
         for populator in self.related:
             populator.populate(row, instance)
         return instance
+
+
+def _cursor(connection):
+    # identity_site.postgresql's; another backend's ordinary cursor.
+    prepared = getattr(connection, "prepared_cursor", None)
+    return prepared() if prepared is not None else connection.cursor()
 
 
 class PrimaryKeyLookup:

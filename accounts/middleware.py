@@ -170,11 +170,12 @@ class NoStoreMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        signed_in = SESSION_KEY in request.session
+        session = getattr(request, "session", None)
+        signed_in = session is not None and SESSION_KEY in session
         response = self.get_response(request)
         if "Cache-Control" not in response and (
             signed_in
-            or SESSION_KEY in request.session
+            or (session is not None and SESSION_KEY in session)
             or "HTTP_AUTHORIZATION" in request.META
         ):
             add_never_cache_headers(response)

@@ -154,8 +154,21 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         }
     )
 else:
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        # Django's, with a health check that needs no round trip and a cursor
+        # for prepared statements (identity_site/postgresql/base.py).
+        DATABASES["default"]["ENGINE"] = "identity_site.postgresql"
     DATABASES["default"].setdefault("CONN_MAX_AGE", _int("CONN_MAX_AGE", 60))
     DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
+    # Server-side prepared statements for the per-request lookups
+    # (accounts.compiled_lookup; every other query stays client-bound and
+    # unprepared). Off behind a pooler that hands each transaction another
+    # server connection (PgBouncer's transaction pooling before 1.21, or
+    # without max_prepared_statements): a statement is prepared on one.
+    if _bool("DB_PREPARED_STATEMENTS", True):
+        DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
+            "prepare_threshold", 0
+        )
 
 # ---------------------------------------------------------------------------
 # Cache (throttles and lockout must be shared by every process)
