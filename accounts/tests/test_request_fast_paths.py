@@ -130,3 +130,17 @@ def _throttle_classes(rates: str) -> str:
 def test_throttles_off_at_start_up_runs_no_throttle_class():
     assert _throttle_classes("off") == "[]"
     assert "UserRateThrottle" in _throttle_classes("user=5/min")
+
+
+def test_a_sign_in_reads_the_account_once(client):
+    user = UserFactory()
+
+    with CaptureQueriesContext(connection) as queries:
+        sign_in(user)
+
+    reads = [
+        q["sql"]
+        for q in queries
+        if q["sql"].startswith("SELECT") and 'FROM "accounts_user"' in q["sql"]
+    ]
+    assert len(reads) == 1, reads
