@@ -27,6 +27,7 @@ from accounts.api import (
     transport,
 )
 from accounts.api import serializers as s
+from accounts.api.direct import DirectGet
 from accounts.api.pagination import StaffCursorPagination
 from accounts.api.permissions import (
     CONFINED_MAY_READ,
@@ -600,13 +601,17 @@ class ResendVerificationApi(PublicApi):
         )
 
 
-class MeApi(APIView):
+class MeApi(DirectGet, APIView):
     allowed_while_confined = CONFINED_MAY_READ
+
+    @staticmethod
+    def direct_get_data(user):
+        return represent(s.MeSerializer, user)
 
     @extend_schema(responses={200: s.MeSerializer, 401: ERROR_401})
     def get(self, request):
         """Returns the caller's account."""
-        return Response(represent(s.MeSerializer, request.user))
+        return Response(self.direct_get_data(request.user))
 
     @extend_schema(
         request=s.UpdateProfileSerializer,
