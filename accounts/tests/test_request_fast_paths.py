@@ -7,16 +7,19 @@ import subprocess
 import sys
 
 import pytest
+import time_machine
 from csp.utils import build_policy
 from django.db import connection
 from django.http import HttpResponse
 from django.test import RequestFactory
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
+from django.utils.cache import add_never_cache_headers
 
 from accounts.api.serializers import MeSerializer
 from accounts.compiled_lookup import load_user
 from accounts.csp_header import CachedCSPMiddleware
+from accounts.middleware import never_cache
 from accounts.models import Tier, User
 from accounts.tests.factories import UserFactory
 from accounts.tests.helpers import get_me, sign_in
@@ -144,3 +147,16 @@ def test_a_sign_in_reads_the_account_once(client):
         if q["sql"].startswith("SELECT") and 'FROM "accounts_user"' in q["sql"]
     ]
     assert len(reads) == 1, reads
+
+
+@pytest.mark.parametrize("expires", [None, "Thu, 01 Jan 2037 00:00:00 GMT"])
+def test_no_store_writes_what_djangos_never_cache_writes(expires):
+    ours, djangos = HttpResponse(), HttpResponse()
+    if expires:
+        ours["Expires"] = djangos["Expires"] = expires
+
+    with time_machine.travel("2026-11-30 08:00:00Z", tick=False):
+        never_cache(ours)
+        add_never_cache_headers(djangos)
+
+    assert dict(ours.headers) == dict(djangos.headers)

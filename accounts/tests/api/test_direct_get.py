@@ -85,9 +85,7 @@ def test_other_accepts_and_methods_go_to_drf(production):
     token = sign_in(user)["access_token"]
 
     html = _get(token, HTTP_ACCEPT="text/html")
-    formatted = Client().get(
-        ME + "?format=json", HTTP_AUTHORIZATION=f"Bearer {token}"
-    )
+    formatted = Client().get(ME + "?format=json", HTTP_AUTHORIZATION=f"Bearer {token}")
     head = Client().head(ME, HTTP_AUTHORIZATION=f"Bearer {token}")
     patch = Client().patch(
         ME,
