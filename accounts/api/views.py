@@ -27,7 +27,7 @@ from accounts.api import (
     transport,
 )
 from accounts.api import serializers as s
-from accounts.api.direct import DirectGet
+from accounts.api.direct import DirectGet, DirectRefresh
 from accounts.api.pagination import StaffCursorPagination
 from accounts.api.permissions import (
     CONFINED_MAY_READ,
@@ -365,7 +365,7 @@ class CookieClearingApi(APIView):
         return response
 
 
-class RefreshApi(CookieClearingApi, PublicApi):
+class RefreshApi(DirectRefresh, CookieClearingApi, PublicApi):
     @extend_schema(
         parameters=[TRANSPORT_HEADER],
         request=s.RefreshTokenSerializer,
@@ -398,11 +398,13 @@ class RefreshApi(CookieClearingApi, PublicApi):
             refresh_token = transport.cookie_token(request)
         else:
             refresh_token = _data(s.RefreshTokenSerializer, request)["refresh_token"]
-        return token_response(
-            services.rotate_refresh_token(
-                refresh_token=refresh_token, client=client_of(request)
-            )
-        )
+        return self.answer(self.rotate(refresh_token, client_of(request)))
+
+    @staticmethod
+    def rotate(refresh_token, client):
+        return services.rotate_refresh_token(refresh_token=refresh_token, client=client)
+
+    answer = staticmethod(token_response)
 
 
 class SignOutApi(CookieClearingApi):
