@@ -2,6 +2,8 @@ from django.contrib.auth.backends import ModelBackend
 
 from accounts.models import User
 
+NOT_LOOKED_UP = object()
+
 
 class EmailOrUsernameBackend(ModelBackend):
     """Authenticate with an email address or a username, ignoring case.
@@ -12,11 +14,24 @@ class EmailOrUsernameBackend(ModelBackend):
     caller can say "inactive" only to someone who knows the password.
     """
 
-    def authenticate(self, request, username=None, password=None, email=None, **kwargs):
+    def authenticate(
+        self,
+        request,
+        username=None,
+        password=None,
+        email=None,
+        looked_up=NOT_LOOKED_UP,
+        **kwargs,
+    ):
+        """`looked_up`: the account services.sign_in already found for this
+        identifier (None when none), for its limits; one query, not two."""
         identifier = username or email
         if not identifier or password is None:
             return None
-        user = User.objects.for_login(identifier)
+        if looked_up is NOT_LOOKED_UP:
+            user = User.objects.for_login(identifier)
+        else:
+            user = looked_up
         if user is None:
             # Timing: hash anyway so a miss costs what a hit costs.
             User().set_password(password)

@@ -15,8 +15,8 @@ from django.contrib import messages
 from django.contrib.auth import SESSION_KEY, logout
 from django.contrib.auth.models import AnonymousUser
 from django.shortcuts import redirect
-from django.utils.cache import add_never_cache_headers
 from django.utils.functional import SimpleLazyObject
+from django.utils.http import http_date
 
 from accounts import services
 from accounts.errors import ReauthenticationRequired
@@ -164,21 +164,37 @@ class NoStoreMiddleware:
     An answer that already says how to cache it (token responses' bare
     `no-store`, WhiteNoise's static files, which never get this far) is left
     alone. Reads the session key, not request.user: no user query of its own.
+    The API door has no session (accounts.doors).
     """
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
-        signed_in = SESSION_KEY in request.session
+        session = getattr(request, "session", None)
+        signed_in = session is not None and SESSION_KEY in session
         response = self.get_response(request)
         if "Cache-Control" not in response and (
             signed_in
-            or SESSION_KEY in request.session
+            or (session is not None and SESSION_KEY in session)
             or "HTTP_AUTHORIZATION" in request.META
         ):
-            add_never_cache_headers(response)
+            never_cache(response)
         return response
+
+
+# What add_never_cache_headers writes on an answer without Cache-Control.
+NEVER_CACHE = "max-age=0, no-cache, no-store, must-revalidate, private"
+
+
+def never_cache(response) -> None:
+    """django.utils.cache.add_never_cache_headers for an answer that has no
+    Cache-Control yet (the only kind NoStoreMiddleware touches): the same two
+    headers, without parsing and rebuilding an empty Cache-Control on every
+    token-checked request."""
+    if "Expires" not in response:
+        response["Expires"] = http_date(time.time())
+    response["Cache-Control"] = NEVER_CACHE
 
 
 class ReauthenticationMiddleware:

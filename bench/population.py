@@ -47,15 +47,18 @@ def usernames(count: int, population: int, seed_value: int = 8) -> list[str]:
     return [f"{PREFIX}{rng.randrange(population)}" for _ in range(count)]
 
 
-def mint_sessions(names: list[str]):
+def mint_sessions(names: list[str], second_factor: bool = False):
     """Start one API session per name, as a sign-in does after the password check
-    (services.start_api_session), and return their token pairs."""
+    (with `second_factor`, after the password and a one-time code:
+    services.start_api_session), and return their token pairs."""
     # Imported here (and below): models load only after use_service_settings.
     from django.db import transaction
 
     from accounts import services
-    from accounts.assurance import PASSWORD, Assurance
+    from accounts.assurance import OTP, PASSWORD, Assurance
     from accounts.models import User
+
+    proved = (PASSWORD, OTP) if second_factor else (PASSWORD,)
 
     users = {u.username: u for u in User.objects.filter(username__in=set(names))}
     missing = set(names) - users.keys()
@@ -68,7 +71,7 @@ def mint_sessions(names: list[str]):
             pairs.append(
                 services.start_api_session(
                     user=users[name],
-                    assurance=Assurance.proved(PASSWORD),
+                    assurance=Assurance.proved(*proved),
                     client=client,
                 )
             )
@@ -76,7 +79,9 @@ def mint_sessions(names: list[str]):
 
 
 def staff_access_token() -> str:
-    """An access token of a staff account (no usable password: tokens only)."""
+    """An access token of a staff account (no usable password: tokens only),
+    of a session that proved a second factor: with MFA_REQUIRED=staff (the
+    default) a staff session without one may only set one up."""
     # Imported here: models load only after use_service_settings.
     from accounts.models import User
 
@@ -89,7 +94,7 @@ def staff_access_token() -> str:
             is_staff=True,
             email_verified=True,
         )
-    return mint_sessions([STAFF_USERNAME])[0].access_token
+    return mint_sessions([STAFF_USERNAME], second_factor=True)[0].access_token
 
 
 def follow_next(base_url: str, path: str, token: str, pages: int) -> str:

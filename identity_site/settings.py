@@ -91,23 +91,28 @@ INSTALLED_APPS = [
     "accounts",
 ]
 
+# accounts.doors.*: the browser doors' middleware (sessions, the signed-in user,
+# messages, the session rules); API requests (/api/, /.well-known/, /metrics:
+# bearer tokens through DRF) go past them. The rest runs for all. CSRF keeps
+# Django's own name, which `check --deploy` looks for (W003, W016); for the
+# API's views, all csrf_exempt, it only reads the cookie if there is one.
 MIDDLEWARE = [
     # First: every later line of the request carries its id, and the metrics see
     # every response, redirects and refusals included.
     "accounts.observability.logs.RequestIdMiddleware",
     "accounts.observability.metrics.RequestMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
-    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "accounts.doors.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    "accounts.doors.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
-    "accounts.middleware.IdleTimeoutMiddleware",
+    "accounts.doors.AuthenticationMiddleware",
+    "accounts.doors.MessageMiddleware",
+    "accounts.doors.IdleTimeoutMiddleware",
     "accounts.middleware.NoStoreMiddleware",
-    "accounts.middleware.MfaSetupMiddleware",
-    "accounts.middleware.ReauthenticationMiddleware",
+    "accounts.doors.MfaSetupMiddleware",
+    "accounts.doors.ReauthenticationMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "accounts.csp_header.CachedCSPMiddleware",
 ]
@@ -154,8 +159,21 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         }
     )
 else:
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        # Django's, with a health check that needs no round trip and a cursor
+        # for prepared statements (identity_site/postgresql/base.py).
+        DATABASES["default"]["ENGINE"] = "identity_site.postgresql"
     DATABASES["default"].setdefault("CONN_MAX_AGE", _int("CONN_MAX_AGE", 60))
     DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
+    # Server-side prepared statements for the per-request lookups
+    # (accounts.compiled_lookup; every other query stays client-bound and
+    # unprepared). Off behind a pooler that hands each transaction another
+    # server connection (PgBouncer's transaction pooling before 1.21, or
+    # without max_prepared_statements): a statement is prepared on one.
+    if _bool("DB_PREPARED_STATEMENTS", True):
+        DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
+            "prepare_threshold", 0
+        )
 
 # ---------------------------------------------------------------------------
 # Cache (throttles and lockout must be shared by every process)

@@ -4,7 +4,10 @@ from accounts.api import views
 
 app_name = "api"
 
+# The busiest requests first: Django tries the patterns in order.
 urlpatterns = [
+    path("users/me", views.MeApi.as_view(), name="me"),
+    path("auth/token/refresh", views.RefreshApi.as_view(), name="token_refresh"),
     path("auth/signup", views.SignUpApi.as_view(), name="signup"),
     path("auth/signin", views.SignInApi.as_view(), name="signin"),
     path("auth/signin/mfa", views.SignInMfaApi.as_view(), name="signin_mfa"),
@@ -19,7 +22,6 @@ urlpatterns = [
         views.ReauthenticateApi.as_view(),
         name="reauthenticate",
     ),
-    path("auth/token/refresh", views.RefreshApi.as_view(), name="token_refresh"),
     path("auth/signout", views.SignOutApi.as_view(), name="signout"),
     path("auth/signout-all", views.SignOutAllApi.as_view(), name="signout_all"),
     path("auth/sessions", views.SessionListApi.as_view(), name="sessions"),
@@ -73,7 +75,6 @@ urlpatterns = [
         views.PasskeyDetailApi.as_view(),
         name="passkey",
     ),
-    path("users/me", views.MeApi.as_view(), name="me"),
     path("users/me/export", views.ExportApi.as_view(), name="export"),
     path(
         "users/me/email/confirm",

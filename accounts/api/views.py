@@ -27,6 +27,7 @@ from accounts.api import (
     transport,
 )
 from accounts.api import serializers as s
+from accounts.api.direct import DirectGet, DirectRefresh
 from accounts.api.pagination import StaffCursorPagination
 from accounts.api.permissions import (
     CONFINED_MAY_READ,
@@ -372,7 +373,7 @@ class CookieClearingApi(APIView):
         return response
 
 
-class RefreshApi(CookieClearingApi, PublicApi):
+class RefreshApi(DirectRefresh, CookieClearingApi, PublicApi):
     @extend_schema(
         parameters=[TRANSPORT_HEADER],
         request=s.RefreshTokenSerializer,
@@ -405,11 +406,13 @@ class RefreshApi(CookieClearingApi, PublicApi):
             refresh_token = transport.cookie_token(request)
         else:
             refresh_token = _data(s.RefreshTokenSerializer, request)["refresh_token"]
-        return token_response(
-            services.rotate_refresh_token(
-                refresh_token=refresh_token, client=client_of(request)
-            )
-        )
+        return self.answer(self.rotate(refresh_token, client_of(request)))
+
+    @staticmethod
+    def rotate(refresh_token, client):
+        return services.rotate_refresh_token(refresh_token=refresh_token, client=client)
+
+    answer = staticmethod(token_response)
 
 
 class SignOutApi(CookieClearingApi):
@@ -615,13 +618,17 @@ ERROR_403_ME = OpenApiResponse(
 )
 
 
-class MeApi(APIView):
+class MeApi(DirectGet, APIView):
     allowed_while_confined = CONFINED_MAY_READ
+
+    @staticmethod
+    def direct_get_data(user):
+        return represent(s.MeSerializer, user)
 
     @extend_schema(responses={200: s.MeSerializer, 401: ERROR_401})
     def get(self, request):
         """Returns the caller's account."""
-        return Response(represent(s.MeSerializer, request.user))
+        return Response(self.direct_get_data(request.user))
 
     @extend_schema(
         request=s.UpdateProfileSerializer,

@@ -27,6 +27,7 @@ from accounts.http import client_ip
 # Request context
 # ---------------------------------------------------------------------------
 REQUEST_ID_HEADER = "X-Request-ID"
+_REQUEST_ID_META = "HTTP_X_REQUEST_ID"
 # A client's id is kept only when short and plain: it is echoed in a response
 # header and written into every log line (header splitting, log injection).
 SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,128}")
@@ -90,7 +91,7 @@ class RequestIdMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        supplied = request.headers.get(REQUEST_ID_HEADER, "")
+        supplied = request.META.get(_REQUEST_ID_META, "")
         request_id = (
             supplied if SANE_REQUEST_ID.fullmatch(supplied) else uuid.uuid4().hex
         )

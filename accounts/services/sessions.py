@@ -13,7 +13,7 @@ from rest_framework_simplejwt.exceptions import TokenError
 from accounts import throttles
 from accounts.assurance import Assurance
 from accounts.client import NO_CLIENT, Client
-from accounts.compiled_lookup import load_token_session
+from accounts.compiled_lookup import load_token_session, move_refresh_jti
 from accounts.errors import (
     InvalidRefreshToken,
     NotYourToken,
@@ -163,16 +163,11 @@ def rotate_refresh_token(
             assurance=session_assurance(session),
             not_after=expires_at,
         )
-        moved = TokenSession.objects.filter(
-            pk=session.pk,
-            refresh_jti=payload["jti"],
-            revoked_at__isnull=True,
-            expires_at__gt=now,
-        ).update(
-            refresh_jti=jti,
-            previous_jti=payload["jti"],
-            rotated_at=now,
-            last_used_at=now,
+        moved = move_refresh_jti(
+            session_pk=session.pk,
+            presented_jti=payload["jti"],
+            new_jti=jti,
+            now=now,
             expires_at=expires_at,
         )
         if moved:

@@ -77,7 +77,9 @@ def sign_in(
         raise
     user = None
     if password and len(password) <= settings.PASSWORD_MAX_LENGTH:
-        user = authenticate(None, username=identifier, password=password)
+        user = authenticate(
+            None, username=identifier, password=password, looked_up=account
+        )
     if user is None:
         throttles.record_failure(subject, client.ip)
         throttles.record_slowdown_failure(throttles.PASSWORD_FAILURES, subject)

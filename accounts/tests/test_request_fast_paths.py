@@ -7,17 +7,20 @@ import subprocess
 import sys
 
 import pytest
+import time_machine
 from csp.utils import build_policy
 from django.db import connection
 from django.http import HttpResponse
 from django.test import RequestFactory
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
+from django.utils.cache import add_never_cache_headers
 
 from accounts.api.serializers import MeSerializer
-from accounts.compiled_lookup import load_user
+from accounts.compiled_lookup import load_user, move_refresh_jti
 from accounts.csp_header import CachedCSPMiddleware
-from accounts.models import Tier, User
+from accounts.middleware import never_cache
+from accounts.models import Tier, TokenSession, User
 from accounts.tests.factories import UserFactory
 from accounts.tests.helpers import get_me, sign_in
 
@@ -130,3 +133,60 @@ def _throttle_classes(rates: str) -> str:
 def test_throttles_off_at_start_up_runs_no_throttle_class():
     assert _throttle_classes("off") == "[]"
     assert "UserRateThrottle" in _throttle_classes("user=5/min")
+
+
+def test_a_sign_in_reads_the_account_once(client):
+    user = UserFactory()
+
+    with CaptureQueriesContext(connection) as queries:
+        sign_in(user)
+
+    reads = [
+        q["sql"]
+        for q in queries
+        if q["sql"].startswith("SELECT") and 'FROM "accounts_user"' in q["sql"]
+    ]
+    assert len(reads) == 1, reads
+
+
+@pytest.mark.parametrize("expires", [None, "Thu, 01 Jan 2037 00:00:00 GMT"])
+def test_no_store_writes_what_djangos_never_cache_writes(expires):
+    ours, djangos = HttpResponse(), HttpResponse()
+    if expires:
+        ours["Expires"] = djangos["Expires"] = expires
+
+    with time_machine.travel("2026-11-30 08:00:00Z", tick=False):
+        never_cache(ours)
+        add_never_cache_headers(djangos)
+
+    assert dict(ours.headers) == dict(djangos.headers)
+
+
+def test_the_rotation_update_moves_only_a_live_session_holding_the_jti():
+    from datetime import timedelta
+
+    user = UserFactory()
+    sign_in(user)
+    session = TokenSession.objects.get(user=user)
+    now = timezone.now()
+    later = now + timedelta(days=1)
+
+    def move(presented, at=now):
+        return move_refresh_jti(
+            session_pk=session.pk,
+            presented_jti=presented,
+            new_jti="next",
+            now=at,
+            expires_at=later,
+        )
+
+    assert move("not-the-jti") == 0
+    assert move(session.refresh_jti, at=session.expires_at) == 0  # expired
+    assert move(session.refresh_jti) == 1
+    moved = TokenSession.objects.get(pk=session.pk)
+    assert (moved.refresh_jti, moved.previous_jti) == ("next", session.refresh_jti)
+    assert moved.rotated_at == moved.last_used_at == now
+    assert moved.expires_at == later
+
+    TokenSession.objects.filter(pk=session.pk).update(revoked_at=now)
+    assert move("next") == 0  # revoked

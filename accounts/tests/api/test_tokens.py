@@ -278,3 +278,24 @@ def test_es256_tokens_work_with_an_ec_key_pair(
     assert jwt.get_unverified_header(body["access_token"])["alg"] == "ES256"
     assert get_me(api_client, body["access_token"]).status_code == 200
     assert api_client.get("/.well-known/jwks.json").json()["keys"][0]["kty"] == "EC"
+
+
+def _with_header(token, **header):
+    """The token's claims signed again with the service's own key under
+    `header` (None drops a header field)."""
+    fields = {**jwt.get_unverified_header(token), **header}
+    fields = {name: value for name, value in fields.items() if value is not None}
+    key = django_settings.JWT_SIGNING_KEY
+    return jwt.encode(claims(token), key, algorithm="HS256", headers=fields)
+
+
+@pytest.mark.parametrize("header", [{"kid": "another-key"}, {"kid": None}])
+def test_a_token_must_name_the_key_that_verifies_it(api_client, tokens, header):
+    # Read in one pass, the header is checked after the signature: a token
+    # signed with the right key under another key's name is still refused.
+    assert get_me(api_client, _with_header(tokens["access_token"])).status_code == 200
+
+    response = get_me(api_client, _with_header(tokens["access_token"], **header))
+
+    assert response.status_code == 401
+    assert response.json()["code"] == "token_not_valid"
