@@ -1,9 +1,9 @@
 """The two busiest requests answered without DRF's dispatch in their usual
 case: `GET /users/me` with a bearer token that checks out, and the refresh
 with a well-formed JSON body, on views whose DRF configuration is this
-project's production one (JSON only, no throttle class because
-THROTTLE_RATES=off; for /users/me JWT authentication with IsAuthenticated and
-NotConfined, for the refresh no authentication and AllowAny).
+project's production one (JSON only, at most the per-user rate throttle; for
+/users/me JWT authentication with IsAuthenticated and NotConfined, for the
+refresh no authentication and AllowAny).
 
 DRF's dispatch (its Request, content negotiation, the permission and throttle
 objects, the template-response rendering) cost more CPU than the rest of
@@ -12,7 +12,8 @@ pieces do the same checks, in the same order, with the same functions
 (JWTAuthentication's token and user checks, revocation included; the view's
 own `allowed_while_confined`; the same JSONRenderer); and anything else (no
 or a bad token, an Accept header other than JSON or none, a query string,
-throttles configured, DEBUG's browsable renderer) goes to DRF unchanged, which
+a user over their rate, other throttle classes, DEBUG's browsable renderer)
+goes to DRF unchanged, which
 then answers exactly as before, errors included. Nothing is written before
 that choice is made, so the fallback repeats no side effect. The refresh
 calls the same service and builds its answer with the same token_response;
@@ -37,6 +38,7 @@ from rest_framework.views import APIView
 
 from accounts.api.permissions import NotConfined
 from accounts.api.serializers import REFRESH_TOKEN_MAX_LENGTH
+from accounts.api.throttling import COUNTED, UserRateThrottle, count_api_call
 from accounts.authentication import JWTAuthentication
 from accounts.http import client_of
 
@@ -69,7 +71,7 @@ def _production_configuration(view_class) -> bool:
     return (
         view_class.authentication_classes == [JWTAuthentication]
         and view_class.permission_classes == [IsAuthenticated, NotConfined]
-        and not view_class.throttle_classes
+        and _user_rate_at_most(view_class)
         and view_class.renderer_classes == [JSONRenderer]
         and view_class.content_negotiation_class is DefaultContentNegotiation
         and "GET" in getattr(view_class, "allowed_while_confined", ())
@@ -90,6 +92,13 @@ def _answer(view_class, request, allow: str):
     if authenticated is None:
         return None
     user, token = authenticated
+    if view_class.throttle_classes:
+        # Counted here, once: over the rate, DRF answers the 429 (its error,
+        # its Retry-After) with this count instead of counting again.
+        retry_after = count_api_call(user)
+        if retry_after is not None:
+            setattr(request, COUNTED, (retry_after,))
+            return None
     # What DRF leaves on the request for the layers around the view (the
     # access log reads the user).
     request.user, request.auth = user, token
@@ -97,6 +106,12 @@ def _answer(view_class, request, allow: str):
     response = HttpResponse(body, content_type="application/json")
     response["Allow"] = allow
     return response
+
+
+def _user_rate_at_most(view_class) -> bool:
+    """No throttle class (THROTTLE_RATES=off), or only the per-user rate, which
+    the direct answer counts the same way (anonymous refreshes pass it)."""
+    return list(view_class.throttle_classes) in ([], [UserRateThrottle])
 
 
 def _allowed_methods(view_class) -> list[str]:
@@ -138,7 +153,7 @@ def _public_json_configuration(view_class) -> bool:
     return (
         view_class.authentication_classes == []
         and view_class.permission_classes == [AllowAny]
-        and not view_class.throttle_classes
+        and _user_rate_at_most(view_class)
         and view_class.renderer_classes == [JSONRenderer]
         and view_class.parser_classes == [JSONParser]
         and view_class.content_negotiation_class is DefaultContentNegotiation

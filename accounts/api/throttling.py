@@ -4,6 +4,17 @@ from rest_framework.throttling import BaseThrottle
 
 from accounts import throttles
 
+# Set on a request whose call accounts.api.direct has counted already, so a
+# request it hands to DRF (to answer the 429) is not counted twice.
+COUNTED = "identity_api_call_counted"
+
+
+def count_api_call(user) -> int | None:
+    """Seconds to wait when `user` is over their per-minute rate, else None."""
+    return throttles.count_api_call(
+        user_id=str(user.pk), tier_rate=getattr(user, "api_rate_per_minute", None)
+    )
+
 
 class UserRateThrottle(BaseThrottle):
     """Authenticated API calls per user per minute: the user's tier rate, else the
@@ -15,9 +26,8 @@ class UserRateThrottle(BaseThrottle):
         user = getattr(request, "user", None)
         if not user or not user.is_authenticated:
             return True
-        self.retry_after = throttles.count_api_call(
-            user_id=str(user.pk), tier_rate=getattr(user, "api_rate_per_minute", None)
-        )
+        counted = getattr(request, COUNTED, None)
+        self.retry_after = counted[0] if counted else count_api_call(user)
         return self.retry_after is None
 
     def wait(self):
